@@ -1,0 +1,158 @@
+//! Distance kernels on `&[f32]`.
+//!
+//! Each kernel has a portable version and, on x86-64, AVX2+FMA and AVX-512
+//! versions; the best one the CPU supports is picked once, on first use.
+//! Kernels never allocate. Sums are kept in float4 lanes like pgvector's,
+//! with several independent accumulators (faster and, if anything, more
+//! accurate than one running sum). Callers check dimensions first; a length
+//! mismatch here is a bug and panics.
+
+mod portable;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use std::sync::OnceLock;
+
+/// The distance an index or a query orders by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// `<->`: Euclidean distance.
+    L2,
+    /// `<#>`: negative inner product.
+    InnerProduct,
+    /// `<=>`: one minus cosine similarity.
+    Cosine,
+    /// `<+>`: taxicab distance.
+    L1,
+}
+
+/// One implementation of every kernel.
+#[derive(Clone, Copy)]
+pub struct Kernels {
+    pub name: &'static str,
+    pub l2_squared: fn(&[f32], &[f32]) -> f32,
+    pub dot: fn(&[f32], &[f32]) -> f32,
+    pub l1: fn(&[f32], &[f32]) -> f32,
+    /// (a·b, |a|², |b|²) in one pass.
+    pub cosine_parts: fn(&[f32], &[f32]) -> (f32, f32, f32),
+}
+
+/// The kernels for this CPU.
+#[inline]
+pub fn kernels() -> &'static Kernels {
+    static SELECTED: OnceLock<Kernels> = OnceLock::new();
+    SELECTED.get_or_init(|| available().into_iter().last().expect("the portable kernels always exist"))
+}
+
+/// Every kernel set this CPU can run, slowest first (for tests and benchmarks).
+pub fn available() -> Vec<Kernels> {
+    #[allow(unused_mut)]
+    let mut sets = vec![portable::KERNELS];
+    #[cfg(target_arch = "x86_64")]
+    sets.extend(x86::supported());
+    sets
+}
+
+/// Squared Euclidean distance.
+#[inline]
+pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    (kernels().l2_squared)(a, b)
+}
+
+/// Inner product a·b.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    (kernels().dot)(a, b)
+}
+
+/// Taxicab distance.
+#[inline]
+pub fn l1(a: &[f32], b: &[f32]) -> f32 {
+    (kernels().l1)(a, b)
+}
+
+/// One minus cosine similarity, clamped to [0, 2]; NaN when either vector is
+/// zero (as pgvector: there is no direction to compare).
+#[inline]
+pub fn cosine_distance(a: &[f32], b: &[f32]) -> f64 {
+    let (dot, norm_a, norm_b) = (kernels().cosine_parts)(a, b);
+    let similarity = dot as f64 / (norm_a as f64 * norm_b as f64).sqrt();
+    1.0 - similarity.clamp(-1.0, 1.0)
+}
+
+/// Euclidean norm, summed in double precision like pgvector's vector_norm.
+pub fn norm(a: &[f32]) -> f64 {
+    a.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt()
+}
+
+impl Metric {
+    /// The value the SQL operator returns for this metric.
+    #[inline]
+    pub fn distance(self, a: &[f32], b: &[f32]) -> f64 {
+        match self {
+            Metric::L2 => (l2_squared(a, b) as f64).sqrt(),
+            Metric::InnerProduct => -(dot(a, b) as f64),
+            Metric::Cosine => cosine_distance(a, b),
+            Metric::L1 => l1(a, b) as f64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{rngs::SmallRng, Rng, SeedableRng};
+
+    fn naive_l2_squared(a: &[f32], b: &[f32]) -> f64 {
+        a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum()
+    }
+    fn naive_dot(a: &[f32], b: &[f32]) -> f64 {
+        a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
+    }
+    fn naive_l1(a: &[f32], b: &[f32]) -> f64 {
+        a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).abs()).sum()
+    }
+
+    fn close(got: f32, want: f64, scale: f64) -> bool {
+        (got as f64 - want).abs() <= 1e-5 * scale.max(1.0)
+    }
+
+    #[test]
+    fn every_kernel_set_agrees_with_naive_loops_at_every_length() {
+        let mut rng = SmallRng::seed_from_u64(7);
+        for kernels in available() {
+            for len in (1..=70).chain([127, 128, 129, 384, 768, 1000, 1536, 16_000]) {
+                let a: Vec<f32> = (0..len).map(|_| rng.gen_range(-2.0..2.0)).collect();
+                let b: Vec<f32> = (0..len).map(|_| rng.gen_range(-2.0..2.0)).collect();
+                let scale = len as f64 * 4.0;
+                let name = kernels.name;
+                assert!(close((kernels.l2_squared)(&a, &b), naive_l2_squared(&a, &b), scale), "{name} l2 len {len}");
+                assert!(close((kernels.dot)(&a, &b), naive_dot(&a, &b), scale), "{name} dot len {len}");
+                assert!(close((kernels.l1)(&a, &b), naive_l1(&a, &b), scale), "{name} l1 len {len}");
+                let (d, na, nb) = (kernels.cosine_parts)(&a, &b);
+                assert!(close(d, naive_dot(&a, &b), scale), "{name} cos dot len {len}");
+                assert!(close(na, naive_dot(&a, &a), scale), "{name} cos |a| len {len}");
+                assert!(close(nb, naive_dot(&b, &b), scale), "{name} cos |b| len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn metric_values_match_their_definitions() {
+        let a = [3.0, 4.0];
+        let b = [0.0, 0.0];
+        assert_eq!(Metric::L2.distance(&a, &b), 5.0);
+        assert_eq!(Metric::L1.distance(&a, &b), 7.0);
+        assert_eq!(Metric::InnerProduct.distance(&a, &[1.0, 2.0]), -11.0);
+        assert_eq!(Metric::Cosine.distance(&a, &[6.0, 8.0]), 0.0);
+        assert_eq!(Metric::Cosine.distance(&a, &[-3.0, -4.0]), 2.0);
+        assert!(Metric::Cosine.distance(&a, &b).is_nan(), "zero vector has no direction");
+        assert_eq!(norm(&a), 5.0);
+    }
+
+    #[test]
+    #[should_panic]
+    fn mismatched_lengths_are_a_bug() {
+        l2_squared(&[1.0, 2.0], &[1.0]);
+    }
+}

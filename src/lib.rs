@@ -1,0 +1,27 @@
+//! vector_ext: a pgvector-compatible `vector` type with HNSW and IVFFlat
+//! indexes, for PostgreSQL 15.
+//!
+//! The algorithms and kernels live in the pure-Rust `vector_core` crate; this
+//! crate is the PostgreSQL glue. All SQL is declared in `sql/vector_ext.sql`.
+
+use pgrx::prelude::*;
+
+mod vector;
+
+::pgrx::pg_module_magic!();
+
+extension_sql_file!("../sql/vector_ext.sql", name = "vector_ext", finalize);
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -1,0 +1,116 @@
+//! The in-memory layout of a `vector` value, byte-for-byte pgvector's:
+//!
+//! ```text
+//! int32 varlena header | int16 dim | int16 unused (0) | float4 x[dim]
+//! ```
+//!
+//! [`PgVector`] is the one place that reads and writes that layout. Values
+//! coming from PostgreSQL are detoasted once when the argument is unboxed;
+//! new values are palloc'd in the current memory context and handed back to
+//! PostgreSQL as they are, without a copy.
+
+use std::ptr::NonNull;
+use std::slice;
+
+use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
+use pgrx::datum::Datum;
+use pgrx::{pg_sys, FromDatum, IntoDatum};
+use vector_core::VECTOR_MAX_DIM;
+
+/// Bytes before the first element.
+const HEADER_BYTES: usize = 8;
+
+/// A `vector` datum in PostgreSQL memory.
+pub struct PgVector {
+    ptr: NonNull<pg_sys::varlena>,
+}
+
+impl PgVector {
+    /// A new palloc'd vector whose elements `fill` writes (they start as zeros).
+    pub fn build(dim: usize, fill: impl FnOnce(&mut [f32])) -> Self {
+        assert!((1..=VECTOR_MAX_DIM).contains(&dim), "vector dimensions are checked before building");
+        let size = HEADER_BYTES + 4 * dim;
+        // SAFETY: palloc0 returns `size` zeroed bytes aligned for any type (or
+        // raises an ERROR); we write the header inside them and hand out the
+        // element slice only for the span after it.
+        unsafe {
+            let bytes = pg_sys::palloc0(size).cast::<u8>();
+            pgrx::set_varsize_4b(bytes.cast(), size as i32);
+            bytes.add(4).cast::<i16>().write(dim as i16);
+            fill(slice::from_raw_parts_mut(bytes.add(HEADER_BYTES).cast::<f32>(), dim));
+            Self { ptr: NonNull::new_unchecked(bytes.cast()) }
+        }
+    }
+
+    pub fn from_slice(elements: &[f32]) -> Self {
+        Self::build(elements.len(), |out| out.copy_from_slice(elements))
+    }
+
+    /// Reads a datum; `datum` must be a non-null `vector`.
+    ///
+    /// # Safety
+    /// The datum must point at a (possibly toasted) vector varlena.
+    pub unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
+        // SAFETY: the caller promises a vector varlena; detoasting yields a
+        // plain 4-byte-header copy when it was compressed, external or short.
+        let ptr = unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) };
+        let vector = Self { ptr: NonNull::new(ptr).expect("detoasting never returns null") };
+        let size = unsafe { pgrx::varsize_any(ptr) };
+        let dim = vector.dim();
+        // A value that lies about its length is corruption: stop with an ERROR
+        // rather than read past it.
+        assert!(
+            size >= HEADER_BYTES && HEADER_BYTES + 4 * dim <= size,
+            "corrupt vector datum: {dim} dimensions in {size} bytes"
+        );
+        vector
+    }
+
+    pub fn dim(&self) -> usize {
+        // SAFETY: every PgVector points at least HEADER_BYTES of a vector.
+        unsafe { self.ptr.as_ptr().cast::<u8>().add(4).cast::<u16>().read() as usize }
+    }
+
+    pub fn as_slice(&self) -> &[f32] {
+        // SAFETY: construction checked that dim elements follow the header.
+        unsafe { slice::from_raw_parts(self.ptr.as_ptr().cast::<u8>().add(HEADER_BYTES).cast::<f32>(), self.dim()) }
+    }
+
+    pub fn into_raw_datum(self) -> pg_sys::Datum {
+        pg_sys::Datum::from(self.ptr.as_ptr())
+    }
+}
+
+impl FromDatum for PgVector {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
+        // SAFETY: a non-null datum of type vector, by the function's SQL signature.
+        (!is_null).then(|| unsafe { Self::from_datum_unchecked(datum) })
+    }
+}
+
+impl IntoDatum for PgVector {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        Some(self.into_raw_datum())
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pgrx::regtypein("vector")
+    }
+}
+
+unsafe impl<'fcx> ArgAbi<'fcx> for PgVector {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        // SAFETY: the SQL signature says this argument is a vector.
+        unsafe { arg.unbox_arg_using_from_datum().unwrap_or_else(|| panic!("argument {index} must not be null")) }
+    }
+}
+
+unsafe impl BoxRet for PgVector {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
+        // SAFETY: the datum is a palloc'd vector in the function's memory context.
+        unsafe { fcinfo.return_raw_datum(self.into_raw_datum()) }
+    }
+}
+
+pgrx::impl_sql_translatable!(PgVector, "vector");
