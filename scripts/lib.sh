@@ -1,0 +1,81 @@
+# Helpers shared by the scripts: privileges, tool installation and a
+# throwaway PostgreSQL cluster. Sourced, never run.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG_BIN=/usr/lib/postgresql/15/bin
+PGRX_VERSION=0.18.1
+APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 libclang-dev clang build-essential pkg-config libssl-dev sudo python3-venv)
+DATA="$REPO/../shared/data"
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Runs a command as the postgres OS user (initdb and the server refuse root).
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
+
+# Installs whatever is missing: apt packages, cargo-pgrx, pgrx's pg15 config.
+ensure_tools() {
+    local missing=()
+    for package in "${APT_PACKAGES[@]}"; do
+        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing apt packages: ${missing[*]}"
+        # sudo itself may be what is missing; as root we do not need it yet.
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
+    fi
+    if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
+        say "installing cargo-pgrx $PGRX_VERSION (about 5 minutes)"
+        cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
+    fi
+    # Re-running init rewrites pgrx's config and forces a rebuild: only when needed.
+    if ! grep -qs '^pg15' "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; then
+        say "pointing pgrx at the system PostgreSQL 15"
+        cargo pgrx init --pg15 "$PG_CONFIG"
+    fi
+}
+
+# Builds the extension in release mode and installs it into the system PostgreSQL.
+install_extension() {
+    say "building and installing vector_ext (release)"
+    local sudo_flag=()
+    [ "$(id -u)" -eq 0 ] || sudo_flag=(--sudo)
+    (cd "$REPO" && cargo pgrx install --release --pg-config "$PG_CONFIG" "${sudo_flag[@]}")
+}
+
+# Starts a throwaway cluster listening only on a private unix socket and
+# stops it (and removes it) when the calling script exits.
+# Sets PGHOST, PGPORT, PGUSER, PGDATABASE and CLUSTER_DIR.
+start_cluster() {
+    CLUSTER_DIR=$(mktemp -d /tmp/vector_ext-cluster.XXXXXX)
+    chmod 755 "$CLUSTER_DIR"
+    as_root chown postgres:postgres "$CLUSTER_DIR"
+    export PGHOST=$CLUSTER_DIR PGPORT=$((5500 + RANDOM % 400)) PGUSER=postgres PGDATABASE=postgres
+    as_postgres "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres --auth=trust >/dev/null
+    as_postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w \
+        -o "-c listen_addresses='' -k $CLUSTER_DIR -p $PGPORT ${EXTRA_SERVER_OPTIONS:-}" start >/dev/null
+    trap stop_cluster EXIT
+}
+
+stop_cluster() {
+    if [ -n "${CLUSTER_DIR:-}" ] && [ -d "$CLUSTER_DIR" ]; then
+        as_postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+        as_root rm -rf "$CLUSTER_DIR"
+    fi
+}
+
+# psql against the throwaway cluster, stopping at the first error.
+sql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# Loads the SIFT 5k base set as items(id, embedding vector(128)).
+load_sift5k() {
+    sql -c "CREATE TABLE items (id int PRIMARY KEY, embedding vector(128))"
+    # 128 integer components, then the id, tab-separated.
+    awk -F'\t' '{ v = $1; for (i = 2; i <= 128; i++) v = v "," $i; print $129 "\t[" v "]" }' \
+        "$DATA/sift5k-ngt/sift-dataset-5k.tsv" | sql -c "COPY items (id, embedding) FROM STDIN"
+}
