@@ -13,6 +13,7 @@
 pub mod arith;
 pub mod distance;
 pub mod error;
+pub mod hnsw;
 pub mod text;
 pub mod wire;
 

@@ -85,7 +85,28 @@ pub fn norm(a: &[f32]) -> f64 {
     a.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt()
 }
 
+/// -a·b: inner product as a "smaller is closer" score.
+fn negative_dot(a: &[f32], b: &[f32]) -> f32 {
+    -dot(a, b)
+}
+
 impl Metric {
+    /// The score an index orders by: the operator's value or a monotonic
+    /// function of it (squared L2; negative inner product, which for cosine
+    /// is taken on normalized vectors).
+    pub fn score_fn(self) -> fn(&[f32], &[f32]) -> f32 {
+        match self {
+            Metric::L2 => l2_squared,
+            Metric::InnerProduct | Metric::Cosine => negative_dot,
+            Metric::L1 => l1,
+        }
+    }
+
+    /// Whether vectors are normalized before they are indexed or searched.
+    pub fn normalizes(self) -> bool {
+        self == Metric::Cosine
+    }
+
     /// The value the SQL operator returns for this metric.
     #[inline]
     pub fn distance(self, a: &[f32], b: &[f32]) -> f64 {

@@ -1,0 +1,52 @@
+//! What the algorithms need from a graph store.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use super::Visited;
+
+/// Read access to a stored HNSW graph.
+///
+/// Methods take `&mut self` so a store may keep caches (decoded vectors,
+/// pinned pages) between calls.
+pub trait Graph {
+    /// The address of an element: an index for the memory store, a
+    /// (block, offset) pair for pages.
+    type Node: Copy + Eq + Hash + Debug;
+    type Visited: Visited<Self::Node>;
+
+    /// The element searches start from, and its level.
+    fn entry_point(&mut self) -> Option<(Self::Node, usize)>;
+
+    /// The score of `node` against a query vector: smaller is closer.
+    fn distance(&mut self, query: &[f32], node: Self::Node) -> f32;
+
+    /// The score between two stored elements.
+    fn distance_between(&mut self, a: Self::Node, b: Self::Node) -> f32;
+
+    /// Copies the vector of `node` into `out`.
+    fn load_vector(&mut self, node: Self::Node, out: &mut Vec<f32>);
+
+    /// Appends the neighbors of `node` on `level` to `out`.
+    fn neighbors(&mut self, node: Self::Node, level: usize, out: &mut Vec<Self::Node>);
+
+    /// A visited set sized for this graph.
+    fn new_visited(&self) -> Self::Visited;
+}
+
+/// Write access, as the insert and repair algorithms need it.
+pub trait GraphMut: Graph {
+    /// Replaces the neighbor list of `node` on `level` by what `update`
+    /// computes from the current one. A concurrent store may call `update`
+    /// more than once, if the list changed while the new one was computed.
+    fn update_neighbors(
+        &mut self,
+        node: Self::Node,
+        level: usize,
+        update: &mut dyn FnMut(&mut Self, &[Self::Node]) -> Vec<Self::Node>,
+    );
+
+    /// Makes `node` the entry point if its level is above the current one
+    /// (or if there is none).
+    fn promote_entry_point(&mut self, node: Self::Node, level: usize);
+}

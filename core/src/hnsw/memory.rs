@@ -1,0 +1,222 @@
+//! The in-memory graph: flat arrays, as hnswlib keeps them. Index builds
+//! grow the graph here and then write it to pages in one pass; the unit
+//! tests check the algorithms on it against brute force.
+
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+
+use super::{insert, repair_neighbors, Graph, GraphMut, GenerationVisited, HnswParams, LevelGenerator};
+use crate::distance::Metric;
+
+pub struct MemoryGraph {
+    dim: usize,
+    params: HnswParams,
+    score: fn(&[f32], &[f32]) -> f32,
+    /// Element i's vector is vectors[i * dim..(i + 1) * dim].
+    vectors: Vec<f32>,
+    levels: Vec<u8>,
+    /// Layer-0 links: element i owns layer0[i * 2m..(i + 1) * 2m], of which
+    /// the first layer0_len[i] are used.
+    layer0: Vec<u32>,
+    layer0_len: Vec<u8>,
+    /// Links on layers 1..=level, for the few elements that have them.
+    upper: Vec<Vec<Vec<u32>>>,
+    entry: Option<(u32, usize)>,
+    deleted: Vec<bool>,
+}
+
+impl MemoryGraph {
+    pub fn new(dim: usize, metric: Metric, params: HnswParams) -> Self {
+        assert!(params.max_degree(0) <= u8::MAX as usize, "m is at most 127");
+        Self {
+            dim,
+            params,
+            score: metric.score_fn(),
+            vectors: Vec::new(),
+            levels: Vec::new(),
+            layer0: Vec::new(),
+            layer0_len: Vec::new(),
+            upper: Vec::new(),
+            entry: None,
+            deleted: Vec::new(),
+        }
+    }
+
+    /// Builds a graph over `vectors` (flattened, `dim` each), inserting them in order.
+    pub fn build(dim: usize, metric: Metric, params: HnswParams, vectors: &[f32], seed: u64) -> Self {
+        let mut graph = Self::new(dim, metric, params);
+        let mut builder = graph.builder(seed);
+        for vector in vectors.chunks_exact(dim) {
+            builder.insert(&mut graph, vector);
+        }
+        graph
+    }
+
+    /// A stateful inserter: level generator, RNG and visited set.
+    pub fn builder(&self, seed: u64) -> MemoryBuilder {
+        MemoryBuilder {
+            rng: SmallRng::seed_from_u64(seed),
+            levels: LevelGenerator::new(&self.params),
+            visited: GenerationVisited::new(self.len()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn params(&self) -> &HnswParams {
+        &self.params
+    }
+
+    pub fn vector(&self, node: u32) -> &[f32] {
+        let start = node as usize * self.dim;
+        &self.vectors[start..start + self.dim]
+    }
+
+    pub fn level(&self, node: u32) -> usize {
+        self.levels[node as usize] as usize
+    }
+
+    pub fn links(&self, node: u32, level: usize) -> &[u32] {
+        let i = node as usize;
+        if level == 0 {
+            let start = i * self.params.max_degree(0);
+            &self.layer0[start..start + self.layer0_len[i] as usize]
+        } else {
+            &self.upper[i][level - 1]
+        }
+    }
+
+    pub fn entry(&self) -> Option<(u32, usize)> {
+        self.entry
+    }
+
+    pub fn is_deleted(&self, node: u32) -> bool {
+        self.deleted[node as usize]
+    }
+
+    /// Bytes this graph holds, for staying within maintenance_work_mem.
+    pub fn memory_bytes(&self) -> usize {
+        self.vectors.capacity() * 4 + self.layer0.capacity() * 4 + self.levels.capacity() * 2 + self.deleted.capacity()
+            + self.upper.iter().map(|u| 24 + u.iter().map(|l| 24 + l.capacity() * 4).sum::<usize>()).sum::<usize>()
+    }
+
+    /// Stores a vector as an unlinked element of the given level.
+    fn push(&mut self, vector: &[f32], level: usize) -> u32 {
+        assert_eq!(vector.len(), self.dim, "every element has the graph's dimensions");
+        let node = u32::try_from(self.levels.len()).expect("fewer than 2^32 elements");
+        self.vectors.extend_from_slice(vector);
+        self.levels.push(level as u8);
+        self.layer0.resize(self.layer0.len() + self.params.max_degree(0), 0);
+        self.layer0_len.push(0);
+        self.upper.push(vec![Vec::new(); level]);
+        self.deleted.push(false);
+        node
+    }
+
+    /// Marks elements deleted, repairs every list that pointed at them and
+    /// moves the entry point off them (what VACUUM does on pages).
+    pub fn delete(&mut self, nodes: &[u32]) {
+        for &n in nodes {
+            self.deleted[n as usize] = true;
+        }
+        let deleted = self.deleted.clone();
+        let is_deleted = move |n: u32| deleted[n as usize];
+        let params = self.params;
+        if self.entry.is_some_and(|(e, _)| is_deleted(e)) {
+            self.entry = (0..self.len() as u32).filter(|&n| !is_deleted(n)).map(|n| (n, self.level(n))).max_by_key(|&(_, l)| l);
+        }
+        for node in 0..self.len() as u32 {
+            if is_deleted(node) {
+                continue;
+            }
+            for level in 0..=self.level(node) {
+                repair_neighbors(self, &params, node, level, &is_deleted);
+            }
+        }
+    }
+}
+
+pub struct MemoryBuilder {
+    rng: SmallRng,
+    levels: LevelGenerator,
+    visited: GenerationVisited,
+}
+
+impl MemoryBuilder {
+    /// Adds a vector to the graph and links it in; returns its node id.
+    pub fn insert(&mut self, graph: &mut MemoryGraph, vector: &[f32]) -> u32 {
+        let level = self.levels.draw(&mut self.rng);
+        let node = graph.push(vector, level);
+        let params = graph.params;
+        // The vector is re-borrowed from the graph by the search; copy it once.
+        let vector = vector.to_vec();
+        insert(graph, &params, node, &vector, level, &mut self.visited);
+        node
+    }
+}
+
+impl Graph for MemoryGraph {
+    type Node = u32;
+    type Visited = GenerationVisited;
+
+    fn entry_point(&mut self) -> Option<(u32, usize)> {
+        self.entry
+    }
+
+    #[inline]
+    fn distance(&mut self, query: &[f32], node: u32) -> f32 {
+        (self.score)(query, self.vector(node))
+    }
+
+    #[inline]
+    fn distance_between(&mut self, a: u32, b: u32) -> f32 {
+        (self.score)(self.vector(a), self.vector(b))
+    }
+
+    fn load_vector(&mut self, node: u32, out: &mut Vec<f32>) {
+        out.clear();
+        out.extend_from_slice(self.vector(node));
+    }
+
+    #[inline]
+    fn neighbors(&mut self, node: u32, level: usize, out: &mut Vec<u32>) {
+        out.extend_from_slice(self.links(node, level));
+    }
+
+    fn new_visited(&self) -> GenerationVisited {
+        GenerationVisited::new(self.len())
+    }
+}
+
+impl GraphMut for MemoryGraph {
+    fn update_neighbors(&mut self, node: u32, level: usize, update: &mut dyn FnMut(&mut Self, &[u32]) -> Vec<u32>) {
+        let current = self.links(node, level).to_vec();
+        let new = update(self, &current);
+        let max = self.params.max_degree(level);
+        assert!(new.len() <= max, "a neighbor list never exceeds its layer's degree");
+        let i = node as usize;
+        if level == 0 {
+            let start = i * max;
+            self.layer0[start..start + new.len()].copy_from_slice(&new);
+            self.layer0_len[i] = new.len() as u8;
+        } else {
+            self.upper[i][level - 1] = new;
+        }
+    }
+
+    fn promote_entry_point(&mut self, node: u32, level: usize) {
+        if self.entry.is_none_or(|(_, top)| level > top) {
+            self.entry = Some((node, level));
+        }
+    }
+}

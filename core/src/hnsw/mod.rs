@@ -1,0 +1,29 @@
+//! Hierarchical Navigable Small World graphs, after Malkov and Yashunin,
+//! "Efficient and robust approximate nearest neighbor search using
+//! Hierarchical Navigable Small World graphs" (arXiv:1603.09320).
+//!
+//! The algorithms see the graph only through the [`Graph`] and [`GraphMut`]
+//! traits, so the same code runs on the in-memory [`MemoryGraph`] (index
+//! builds and the unit tests) and on PostgreSQL pages (the extension).
+//!
+//! Distances here are "smaller is closer" scores: squared L2, negative inner
+//! product (also for cosine, on normalized vectors) or L1.
+
+mod graph;
+mod insert;
+mod memory;
+mod params;
+mod repair;
+mod search;
+mod visited;
+
+pub use graph::{Graph, GraphMut};
+pub use insert::{insert, select_neighbors};
+pub use memory::MemoryGraph;
+pub use params::{HnswParams, LevelGenerator};
+pub use repair::repair_neighbors;
+pub use search::{greedy_descent, knn_search, search_layer, Candidate};
+pub use visited::{GenerationVisited, HashVisited, Visited};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! Searching a graph: SEARCH-LAYER (Algorithm 2) and K-NN-SEARCH (Algorithm 5).
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use super::{Graph, Visited};
+
+/// A node with its score against the current query.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<N> {
+    pub distance: f32,
+    pub node: N,
+}
+
+impl<N> PartialEq for Candidate<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl<N> Eq for Candidate<N> {}
+impl<N> PartialOrd for Candidate<N> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<N> Ord for Candidate<N> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.distance.total_cmp(&other.distance)
+    }
+}
+
+/// Algorithm 2: the `ef` nearest elements to `query` on `level` reachable
+/// from `entry`, nearest first.
+pub fn search_layer<G: Graph>(
+    graph: &mut G,
+    query: &[f32],
+    entry: &[Candidate<G::Node>],
+    ef: usize,
+    level: usize,
+    visited: &mut G::Visited,
+) -> Vec<Candidate<G::Node>> {
+    visited.reset();
+    let mut to_expand: BinaryHeap<Reverse<Candidate<G::Node>>> = BinaryHeap::with_capacity(ef * 2);
+    let mut nearest: BinaryHeap<Candidate<G::Node>> = BinaryHeap::with_capacity(ef + 1);
+    for &e in entry {
+        if visited.first_visit(e.node) {
+            to_expand.push(Reverse(e));
+            nearest.push(e);
+            if nearest.len() > ef {
+                nearest.pop();
+            }
+        }
+    }
+    let mut neighbors = Vec::new();
+    while let Some(Reverse(closest)) = to_expand.pop() {
+        let furthest = nearest.peek().map_or(f32::INFINITY, |f| f.distance);
+        if closest.distance > furthest && nearest.len() >= ef {
+            break; // every remaining candidate is further than all ef found
+        }
+        neighbors.clear();
+        graph.neighbors(closest.node, level, &mut neighbors);
+        for &node in &neighbors {
+            if !visited.first_visit(node) {
+                continue;
+            }
+            let furthest = nearest.peek().map_or(f32::INFINITY, |f| f.distance);
+            let distance = graph.distance(query, node);
+            if nearest.len() < ef || distance < furthest {
+                let candidate = Candidate { distance, node };
+                to_expand.push(Reverse(candidate));
+                nearest.push(candidate);
+                if nearest.len() > ef {
+                    nearest.pop();
+                }
+            }
+        }
+    }
+    nearest.into_sorted_vec()
+}
+
+/// Greedy search (ef = 1) from the top layer down to `target_level + 1`:
+/// the entry points for `target_level`.
+pub fn greedy_descent<G: Graph>(
+    graph: &mut G,
+    query: &[f32],
+    entry: G::Node,
+    entry_level: usize,
+    target_level: usize,
+    visited: &mut G::Visited,
+) -> Vec<Candidate<G::Node>> {
+    let mut nearest = vec![Candidate { distance: graph.distance(query, entry), node: entry }];
+    for level in (target_level + 1..=entry_level).rev() {
+        nearest = search_layer(graph, query, &nearest, 1, level, visited);
+    }
+    nearest
+}
+
+/// Algorithm 5: the `ef` nearest elements on layer 0, nearest first (the
+/// caller takes as many as it needs).
+pub fn knn_search<G: Graph>(graph: &mut G, query: &[f32], ef: usize, visited: &mut G::Visited) -> Vec<Candidate<G::Node>> {
+    let Some((entry, entry_level)) = graph.entry_point() else {
+        return Vec::new();
+    };
+    let entry_points = greedy_descent(graph, query, entry, entry_level, 0, visited);
+    search_layer(graph, query, &entry_points, ef, 0, visited)
+}

@@ -1,0 +1,184 @@
+//! The algorithms on the in-memory graph, checked against brute force.
+
+use std::collections::{HashSet, VecDeque};
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use super::*;
+use crate::distance::Metric;
+
+/// Clustered data: real embeddings are not uniform, and uniform data hides
+/// bad link selection.
+fn clustered(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let centers: Vec<Vec<f32>> = (0..50).map(|_| (0..dim).map(|_| rng.gen_range(-10.0..10.0)).collect()).collect();
+    (0..n)
+        .flat_map(|_| {
+            let c = &centers[rng.gen_range(0..centers.len())];
+            c.iter().map(|x| x + rng.gen_range(-1.0f32..1.0)).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The SIFT 5k base set (real 128-d descriptors) from ../shared/data.
+fn sift5k() -> Vec<f32> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/sift5k-ngt/sift-dataset-5k.tsv");
+    let text = std::fs::read_to_string(path).expect("the shared SIFT 5k data set");
+    text.lines().flat_map(|line| line.split('\t').take(128).map(|x| x.parse::<f32>().unwrap())).collect()
+}
+
+fn brute_force(graph: &MemoryGraph, query: &[f32], k: usize, metric: Metric) -> Vec<u32> {
+    let score = metric.score_fn();
+    let mut all: Vec<(f32, u32)> = (0..graph.len() as u32)
+        .filter(|&n| !graph.is_deleted(n))
+        .map(|n| (score(query, graph.vector(n)), n))
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    all.into_iter().take(k).map(|(_, n)| n).collect()
+}
+
+fn recall_at_10(graph: &mut MemoryGraph, queries: &[f32], ef: usize, metric: Metric) -> f64 {
+    let dim = graph.dim();
+    let mut visited = graph.new_visited();
+    let mut hits = 0;
+    let mut total = 0;
+    for query in queries.chunks_exact(dim) {
+        let truth: HashSet<u32> = brute_force(graph, query, 10, metric).into_iter().collect();
+        let found = knn_search(graph, query, ef, &mut visited);
+        hits += found.iter().filter(|c| !graph.is_deleted(c.node)).take(10).filter(|c| truth.contains(&c.node)).count();
+        total += truth.len();
+    }
+    hits as f64 / total as f64
+}
+
+fn reachable_from_entry(graph: &MemoryGraph) -> HashSet<u32> {
+    let mut seen = HashSet::new();
+    let Some((entry, _)) = graph.entry() else { return seen };
+    let mut queue = VecDeque::from([entry]);
+    seen.insert(entry);
+    while let Some(node) = queue.pop_front() {
+        for &next in graph.links(node, 0) {
+            if seen.insert(next) {
+                queue.push_back(next);
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn recall_against_brute_force_for_every_metric() {
+    let dim = 24;
+    let all = clustered(3100, dim, 1);
+    // queries come from the same clusters as the data, as they do in practice
+    let (data, queries) = all.split_at(3000 * dim);
+    for metric in [Metric::L2, Metric::InnerProduct, Metric::Cosine, Metric::L1] {
+        let prepare = |v: &[f32]| -> Vec<f32> {
+            if metric.normalizes() {
+                v.chunks_exact(dim)
+                    .flat_map(|x| {
+                        let n = crate::distance::norm(x) as f32;
+                        x.iter().map(move |y| y / n)
+                    })
+                    .collect()
+            } else {
+                v.to_vec()
+            }
+        };
+        let mut graph = MemoryGraph::build(dim, metric, HnswParams::new(12, 64), &prepare(data), 7);
+        let recall = recall_at_10(&mut graph, &prepare(queries), 80, metric);
+        // Inner product is not a metric; the heuristic still works, a little worse.
+        let floor = if metric == Metric::InnerProduct { 0.90 } else { 0.95 };
+        assert!(recall >= floor, "{metric:?}: recall@10 {recall}");
+    }
+}
+
+#[test]
+fn recall_on_sift_grows_with_ef() {
+    let dim = 128;
+    let all = sift5k();
+    // the last 100 descriptors are the queries, the rest the base
+    let (data, queries) = all.split_at(all.len() - 100 * dim);
+    let mut graph = MemoryGraph::build(dim, Metric::L2, HnswParams::new(16, 64), data, 11);
+    let low = recall_at_10(&mut graph, queries, 10, Metric::L2);
+    let mid = recall_at_10(&mut graph, queries, 40, Metric::L2);
+    let high = recall_at_10(&mut graph, queries, 200, Metric::L2);
+    assert!(low < mid && mid < high, "ef 10: {low}, ef 40: {mid}, ef 200: {high}");
+    assert!(mid >= 0.85 && high >= 0.97, "ef 10: {low}, ef 40: {mid}, ef 200: {high}");
+}
+
+#[test]
+fn degrees_are_bounded_and_no_element_links_to_itself() {
+    let dim = 8;
+    let data = clustered(2000, dim, 5);
+    let params = HnswParams::new(6, 30);
+    let graph = MemoryGraph::build(dim, Metric::L2, params, &data, 13);
+    for node in 0..graph.len() as u32 {
+        for level in 0..=graph.level(node) {
+            let links = graph.links(node, level);
+            assert!(links.len() <= params.max_degree(level), "node {node} level {level}");
+            assert!(!links.contains(&node), "node {node} links to itself");
+            let unique: HashSet<_> = links.iter().collect();
+            assert_eq!(unique.len(), links.len(), "node {node} has a duplicate link");
+            assert!(links.iter().all(|&n| graph.level(n) >= level), "a link to an element absent from the layer");
+        }
+    }
+    let (entry, top) = graph.entry().unwrap();
+    assert_eq!(top, (0..graph.len() as u32).map(|n| graph.level(n)).max().unwrap());
+    assert_eq!(graph.level(entry), top);
+}
+
+#[test]
+fn every_element_is_reachable() {
+    let dim = 16;
+    let data = clustered(3000, dim, 6);
+    let graph = MemoryGraph::build(dim, Metric::L2, HnswParams::new(8, 40), &data, 17);
+    assert_eq!(reachable_from_entry(&graph).len(), graph.len());
+}
+
+#[test]
+fn levels_follow_the_exponential_distribution() {
+    let params = HnswParams::new(16, 64);
+    let levels = LevelGenerator::new(&params);
+    let mut rng = SmallRng::seed_from_u64(3);
+    let draws: Vec<usize> = (0..100_000).map(|_| levels.draw(&mut rng)).collect();
+    let above0 = draws.iter().filter(|&&l| l >= 1).count() as f64 / draws.len() as f64;
+    // P(level >= 1) = 1/M
+    assert!((above0 - 1.0 / 16.0).abs() < 0.005, "{above0}");
+}
+
+#[test]
+fn delete_and_repair_keep_recall_and_reachability() {
+    let dim = 128;
+    let all = sift5k();
+    let (data, queries) = all.split_at(all.len() - 100 * dim);
+    let params = HnswParams::new(16, 64);
+    let mut graph = MemoryGraph::build(dim, Metric::L2, params, data, 19);
+    let before = recall_at_10(&mut graph, queries, 60, Metric::L2);
+
+    let mut rng = SmallRng::seed_from_u64(21);
+    let mut doomed: Vec<u32> = (0..graph.len() as u32).filter(|_| rng.gen_bool(0.2)).collect();
+    // the entry point goes too, so a new one must be chosen
+    doomed.push(graph.entry().unwrap().0);
+    graph.delete(&doomed);
+
+    let live = (0..graph.len() as u32).filter(|&n| !graph.is_deleted(n)).count();
+    let reachable = reachable_from_entry(&graph);
+    assert!(reachable.iter().all(|&n| !graph.is_deleted(n)), "a deleted element is still linked");
+    assert!(reachable.len() as f64 >= live as f64 * 0.999, "{} of {live} reachable", reachable.len());
+    let after = recall_at_10(&mut graph, queries, 60, Metric::L2);
+    assert!(after >= before - 0.02, "recall {before} before delete, {after} after");
+}
+
+#[test]
+fn empty_and_single_element_graphs() {
+    let mut empty = MemoryGraph::new(4, Metric::L2, HnswParams::default());
+    let mut visited = empty.new_visited();
+    assert!(knn_search(&mut empty, &[0.0; 4], 10, &mut visited).is_empty());
+    let mut one = MemoryGraph::build(4, Metric::L2, HnswParams::default(), &[1.0, 2.0, 3.0, 4.0], 1);
+    let found = knn_search(&mut one, &[0.0; 4], 10, &mut visited);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].node, 0);
+    assert_eq!(found[0].distance, 30.0);
+}

@@ -1,0 +1,524 @@
+#!/usr/bin/env python3
+"""Benchmark of vector_ext: exact search, HNSW search, and writes into an HNSW index.
+
+Per dataset, against the server named by the libpq environment (PGHOST, PGPORT,
+PGUSER, PGDATABASE), on one connection, sequentially:
+
+1. load: CREATE TABLE items (id int PRIMARY KEY, embedding vector(D)), then a
+   binary COPY of the base vectors (id = 0-based row of the base set); seconds.
+2. build: CREATE INDEX ... USING hnsw (embedding <opclass>) WITH (m = 16,
+   ef_construction = 64); seconds and pg_relation_size of the index (MiB).
+   If the access method is missing or fails, "hnsw index unavailable: <error>"
+   is printed and only the exact-search parts run.
+3. search, for hnsw.ef_search in 10 20 40 80 160 320:
+   SELECT id FROM items ORDER BY embedding <op> $1::vector LIMIT 10
+   as a server-side prepared statement, the query vector sent as a text literal.
+   recall@10 = mean |returned top-10 & true top-10| / 10 (ids = base rows);
+   QPS, p50/p99 latency (client side, per statement), and backend CPU per query
+   (utime + stime of the backend from /proc/<pid>/stat, before and after).
+   The query set is repeated until at least --min-seconds have passed, so that
+   the 10 ms CPU clock ticks are a small error; recall uses the first pass.
+   EXPLAIN checks once (custom and generic plan) that the index is used.
+4. exact: the same statement with enable_indexscan = off on a subset of the
+   queries; its recall is a sanity check of the ground truth (should be 1.0;
+   "tie-aware" also counts a returned row whose exact distance equals the 10th).
+5. writes: single-row INSERTs (autocommit, one statement each) of copies of
+   random base vectors under new ids; rows/s and backend CPU per row. Then one
+   DELETE of 10% of the base rows (at most 4,000; random, seeded) together with
+   all the inserted copies, then VACUUM (autocommit); then recall@10 at
+   ef_search = 40 against a ground truth recomputed over the surviving rows.
+
+Parallel query is off in the session (max_parallel_workers_per_gather = 0) so
+the backend CPU is all the CPU a query costs.
+
+Datasets (files under ../shared/data relative to the repository):
+  sift5k          5,000 x 128 SIFT (L2), 100 siftsmall queries, exact ground truth
+  pydoc           41,159 x 384 sentence embeddings (cosine), 1,000 queries,
+                  groundtruth.ivecs (first 10 of the top-100)
+  clustered:N:D   N x D Gaussian mixture (L2, seeded), 200 queries, exact truth
+
+Run through scripts/bench.sh, which starts a throwaway server:
+  bash scripts/bench.sh                      # sift5k pydoc
+  bash scripts/bench.sh sift5k clustered:20000:64 --max-queries 200
+Markdown goes to stdout, progress to stderr.
+"""
+
+import argparse
+import os
+import platform
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+K = 10
+EF_SEARCH = (10, 20, 40, 80, 160, 320)
+EF_AFTER_VACUUM = 40
+M, EF_CONSTRUCTION = 16, 64
+INDEX_NAME = "items_embedding_idx"
+METRICS = {  # metric -> (operator, operator class)
+    "l2": ("<->", "vector_l2_ops"),
+    "cosine": ("<=>", "vector_cosine_ops"),
+}
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+CLUSTERED_SEED = 20240607
+CLUSTERED_QUERIES = 200
+
+
+def log(message):
+    print(f"-- {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- datasets
+
+
+@dataclass
+class Dataset:
+    name: str
+    metric: str
+    base: np.ndarray  # float32, N x D; row i is stored with id i
+    queries: np.ndarray  # float32, Q x D
+    truth: np.ndarray  # int, Q x K: base rows, nearest first
+    note: str = ""
+
+
+def read_vecs(path, dtype):
+    """Reads .fvecs / .ivecs: per vector an int32 dimension, then the elements."""
+    raw = np.fromfile(path, dtype="<i4")
+    dim = int(raw[0])
+    rows = raw.reshape(-1, dim + 1)
+    assert (rows[:, 0] == dim).all(), f"{path}: mixed dimensions"
+    return np.ascontiguousarray(rows[:, 1:]).view(dtype)
+
+
+def load_sift5k(max_queries):
+    table = np.loadtxt(DATA / "sift5k-ngt" / "sift-dataset-5k.tsv", delimiter="\t", dtype=np.int64)
+    base = table[:, :128].astype(np.float32)
+    queries = read_vecs(DATA / "sift5k-ngt" / "siftsmall_query.fvecs", "<f4")[:max_queries].astype(np.float32)
+    truth = exact_top_k(base, queries, "l2")
+    return Dataset("sift5k", "l2", base, queries, truth,
+                   "NGT's 5k SIFT sample, siftsmall queries; truth: numpy float64 brute force")
+
+
+def load_pydoc(max_queries):
+    folder = DATA / "pydoc-minilm"
+    base = read_vecs(folder / "base.fvecs", "<f4").astype(np.float32)
+    queries = read_vecs(folder / "query.fvecs", "<f4")[:max_queries].astype(np.float32)
+    truth = read_vecs(folder / "groundtruth.ivecs", "<i4")[:max_queries, :K].astype(np.int64)
+    return Dataset("pydoc", "cosine", base, queries, truth,
+                   "all-MiniLM-L6-v2 docstring embeddings; truth: groundtruth.ivecs")
+
+
+def load_clustered(spec, max_queries):
+    """clustered:N:D, a seeded Gaussian mixture: sqrt(N)/2 centres ~ N(0, 1),
+    per-cluster spread 0.15..0.45, uneven cluster sizes; queries from the same mixture."""
+    try:
+        _, n, dim = spec.split(":")
+        n, dim = int(n), int(dim)
+    except ValueError:
+        sys.exit(f"bad dataset {spec!r}: expected clustered:N:D")
+    rng = np.random.default_rng([CLUSTERED_SEED, n, dim])
+    clusters = max(2, int(np.sqrt(n) / 2))
+    centres = rng.normal(0.0, 1.0, (clusters, dim))
+    spreads = rng.uniform(0.15, 0.45, clusters)
+    weights = rng.dirichlet(np.full(clusters, 2.0))
+
+    def sample(count):
+        which = rng.choice(clusters, size=count, p=weights)
+        points = centres[which] + rng.normal(0.0, 1.0, (count, dim)) * spreads[which, None]
+        return points.astype(np.float32)
+
+    base = sample(n)
+    queries = sample(min(CLUSTERED_QUERIES, max_queries))
+    truth = exact_top_k(base, queries, "l2")
+    return Dataset(spec, "l2", base, queries, truth,
+                   f"{clusters} Gaussian clusters, seed {CLUSTERED_SEED}; truth: numpy float64 brute force")
+
+
+def load_dataset(spec, max_queries):
+    if spec == "sift5k":
+        return load_sift5k(max_queries)
+    if spec == "pydoc":
+        return load_pydoc(max_queries)
+    if spec.startswith("clustered:"):
+        return load_clustered(spec, max_queries)
+    sys.exit(f"unknown dataset {spec!r} (sift5k, pydoc, clustered:N:D)")
+
+
+# ---------------------------------------------------------------- ground truth
+
+
+def distances(base, queries, metric):
+    """float64 distances, queries x base (cosine: 1 - similarity)."""
+    b = base.astype(np.float64)
+    q = queries.astype(np.float64)
+    if metric == "cosine":
+        b = b / np.linalg.norm(b, axis=1, keepdims=True)
+        q = q / np.linalg.norm(q, axis=1, keepdims=True)
+        return 1.0 - q @ b.T
+    squared = (q * q).sum(1)[:, None] - 2.0 * (q @ b.T) + (b * b).sum(1)[None, :]
+    return np.sqrt(np.maximum(squared, 0.0))
+
+
+def exact_top_k(base, queries, metric, alive=None, chunk=100):
+    """Exact top-K base rows per query, nearest first, ties to the smaller row."""
+    truth = np.empty((len(queries), K), dtype=np.int64)
+    for start in range(0, len(queries), chunk):
+        d = distances(base, queries[start:start + chunk], metric)
+        if alive is not None:
+            d[:, ~alive] = np.inf
+        kth = np.partition(d, K - 1, axis=1)[:, K - 1]
+        for i, row in enumerate(d):
+            candidates = np.flatnonzero(row <= kth[i])  # ascending rows
+            order = np.argsort(row[candidates], kind="stable")
+            truth[start + i] = candidates[order][:K]
+    return truth
+
+
+def recall(results, truth):
+    return float(np.mean([len(set(got) & set(want)) / K for got, want in zip(results, truth)]))
+
+
+def tie_aware_recall(results, truth, ds, query_rows):
+    """Counts a returned row as right when its exact distance is within the 10th true one."""
+    hits = []
+    for got, want, qi in zip(results, truth, query_rows):
+        q = ds.queries[qi:qi + 1]
+        kth = distances(ds.base[want[-1:]], q, ds.metric)[0, 0]
+        rows = [r for r in got if 0 <= r < len(ds.base)]
+        d = distances(ds.base[rows], q, ds.metric)[0] if rows else np.array([])
+        hits.append(min(K, int((d <= kth + 1e-9 * max(1.0, kth)).sum())) / K)
+    return float(np.mean(hits))
+
+
+# ---------------------------------------------------------------- database helpers
+
+
+def vector_literal(v):
+    """'[1,2.5,...]'; %.9g round-trips every float32."""
+    return "[" + ",".join("%.9g" % x for x in v.tolist()) + "]"
+
+
+def backend_cpu_us(pid):
+    """utime + stime of a process (fields 14 and 15 of /proc/<pid>/stat), in microseconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()  # fields from the 3rd on
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks * 1e6 / os.sysconf("SC_CLK_TCK")
+
+
+def one_value(conn, sql, params=None):
+    return conn.execute(sql, params).fetchone()[0]
+
+
+def index_mib(conn):
+    return one_value(conn, "SELECT pg_relation_size(%s::regclass)", (INDEX_NAME,)) / 2**20
+
+
+@dataclass
+class Timing:
+    results: list  # returned ids per statement of the first pass
+    executed: int
+    seconds: float
+    cpu_us: float
+    latencies_ms: list = field(default_factory=list)
+
+    @property
+    def per_second(self):
+        return self.executed / self.seconds
+
+    @property
+    def cpu_us_each(self):
+        return self.cpu_us / self.executed
+
+    def percentile_ms(self, p):
+        return float(np.percentile(self.latencies_ms, p))
+
+
+def run_timed(conn, sql, params_list, min_seconds=0.0, fetch=True):
+    """Runs a prepared statement once per parameter tuple, repeating whole passes
+    until min_seconds have passed; wall clock, latencies and backend CPU."""
+    pid = conn.info.backend_pid
+    cur = conn.cursor()
+    results, latencies = [], []
+    cpu_before = backend_cpu_us(pid)
+    started = time.perf_counter()
+    first_pass = True
+    while True:
+        for params in params_list:
+            t0 = time.perf_counter()
+            cur.execute(sql, params, prepare=True)
+            rows = cur.fetchall() if fetch else None
+            latencies.append((time.perf_counter() - t0) * 1e3)
+            if first_pass and fetch:
+                results.append([r[0] for r in rows])
+        first_pass = False
+        if time.perf_counter() - started >= min_seconds:
+            break
+    seconds = time.perf_counter() - started
+    cpu = backend_cpu_us(pid) - cpu_before
+    return Timing(results, len(latencies), seconds, cpu, latencies)
+
+
+def knn_sql(ds):
+    operator = METRICS[ds.metric][0]
+    return f"SELECT id FROM items ORDER BY embedding {operator} %s::vector LIMIT {K}"
+
+
+# ---------------------------------------------------------------- benchmark steps
+
+
+def copy_binary(conn, ids, vectors):
+    """COPY items (id, embedding) FROM STDIN (FORMAT BINARY), built with numpy."""
+    dim = vectors.shape[1]
+    row = np.dtype([("fields", ">i2"), ("id_len", ">i4"), ("id", ">i4"), ("vec_len", ">i4"),
+                    ("dim", ">u2"), ("unused", ">u2"), ("vec", ">f4", (dim,))])
+    rows = np.zeros(len(ids), dtype=row)
+    rows["fields"], rows["id_len"], rows["id"] = 2, 4, ids
+    rows["vec_len"], rows["dim"], rows["vec"] = 4 + 4 * dim, dim, vectors
+    payload = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0) + rows.tobytes() + struct.pack(">h", -1)
+    view = memoryview(payload)
+    started = time.perf_counter()
+    with conn.cursor().copy("COPY items (id, embedding) FROM STDIN (FORMAT BINARY)") as copy:
+        for offset in range(0, len(view), 1 << 22):
+            copy.write(view[offset:offset + (1 << 22)])
+    return time.perf_counter() - started
+
+
+def load_table(conn, ds):
+    conn.execute("DROP TABLE IF EXISTS items")
+    conn.execute(f"CREATE TABLE items (id int PRIMARY KEY, embedding vector({ds.base.shape[1]}))")
+    seconds = copy_binary(conn, np.arange(len(ds.base)), ds.base)
+    stored = one_value(conn, "SELECT embedding::text FROM items WHERE id = 0")
+    if not np.array_equal(np.array(stored.strip("[]").split(","), dtype=np.float32), ds.base[0]):
+        print("\n**warning: row 0 does not read back as loaded**")
+    conn.execute("VACUUM ANALYZE items")
+    return seconds
+
+
+def build_index(conn, ds):
+    """Returns (seconds, None) or (None, error text)."""
+    opclass = METRICS[ds.metric][1]
+    started = time.perf_counter()
+    try:
+        conn.execute(f"CREATE INDEX {INDEX_NAME} ON items USING hnsw (embedding {opclass}) "
+                     f"WITH (m = {M}, ef_construction = {EF_CONSTRUCTION})")
+    except psycopg.Error as error:
+        return None, str(error).strip().splitlines()[0]
+    return time.perf_counter() - started, None
+
+
+def check_plans(conn, ds, literal):
+    """EXPLAIN the custom plan and the generic prepared plan; warnings for seq scans."""
+    warnings = []
+    operator = METRICS[ds.metric][0]
+    # The literal holds only digits and punctuation: safe to inline.
+    custom = conn.execute("EXPLAIN " + knn_sql(ds).replace("%s", f"'{literal}'")).fetchall()
+    if INDEX_NAME not in "\n".join(r[0] for r in custom):
+        warnings.append("the planner does not use the hnsw index for the query (custom plan)")
+    conn.execute(f"PREPARE bench_check(vector) AS SELECT id FROM items ORDER BY embedding {operator} $1 LIMIT {K}")
+    try:
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        generic = conn.execute(f"EXPLAIN EXECUTE bench_check('{literal}')").fetchall()
+        if INDEX_NAME not in "\n".join(r[0] for r in generic):
+            warnings.append("the planner does not use the hnsw index for the prepared statement (generic plan)")
+    finally:
+        conn.execute("RESET plan_cache_mode")
+        conn.execute("DEALLOCATE bench_check")
+    return warnings
+
+
+def search_sweep(conn, ds, literals, min_seconds):
+    sweep = {}
+    sql = knn_sql(ds)
+    params = [(v,) for v in literals]
+    run_timed(conn, sql, params[:50])  # warm up: plan cache, shared buffers
+    for ef in EF_SEARCH:
+        conn.execute(f"SET hnsw.ef_search = {ef}")
+        timing = run_timed(conn, sql, params, min_seconds)
+        sweep[ef] = (recall(timing.results, ds.truth), timing)
+        log(f"ef_search {ef}: recall {sweep[ef][0]:.3f}, {timing.per_second:,.0f} QPS")
+    conn.execute("RESET hnsw.ef_search")
+    return sweep
+
+
+def exact_scan(conn, ds, literals, count, min_seconds):
+    rows = list(range(min(count, len(literals))))
+    conn.execute("SET enable_indexscan = off")
+    try:
+        timing = run_timed(conn, knn_sql(ds), [(literals[i],) for i in rows], min_seconds)
+    finally:
+        conn.execute("RESET enable_indexscan")
+    truth = ds.truth[rows]
+    return recall(timing.results, truth), tie_aware_recall(timing.results, truth, ds, rows), timing
+
+
+def insert_rows(conn, ds, count, rng):
+    """Single-row autocommit INSERTs of copies of random base rows; returns (new ids, timing)."""
+    sources = rng.choice(len(ds.base), size=count, replace=False)
+    new_ids = np.arange(len(ds.base), len(ds.base) + count)
+    params = [(int(i), vector_literal(ds.base[s])) for i, s in zip(new_ids, sources)]
+    timing = run_timed(conn, "INSERT INTO items (id, embedding) VALUES (%s, %s::vector)", params, fetch=False)
+    return new_ids, timing
+
+
+def delete_and_vacuum(conn, ds, inserted_ids, rng):
+    """DELETE 10% of base rows (at most 4,000) plus the inserted copies, then VACUUM."""
+    deleted_base = rng.choice(len(ds.base), size=min(len(ds.base) // 10, 4000), replace=False)
+    ids = [int(i) for i in np.concatenate([deleted_base, inserted_ids])]
+    started = time.perf_counter()
+    conn.execute("DELETE FROM items WHERE id = ANY(%s)", (ids,))
+    delete_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    conn.execute("VACUUM items")
+    vacuum_seconds = time.perf_counter() - started
+    alive = np.ones(len(ds.base), dtype=bool)
+    alive[deleted_base] = False
+    return len(deleted_base), delete_seconds, vacuum_seconds, alive
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt(x, digits=0):
+    return f"{x:,.{digits}f}"
+
+
+def print_header(conn):
+    cpu_model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    settings = ", ".join(
+        f"{name}={one_value(conn, 'SELECT current_setting(%s)', (name,))}"
+        for name in ("shared_buffers", "maintenance_work_mem", "max_parallel_maintenance_workers",
+                     "max_parallel_workers_per_gather", "jit"))
+    extension = one_value(conn, "SELECT extversion FROM pg_extension WHERE extname = 'vector_ext'")
+    print("# vector_ext benchmark\n")
+    print(f"- date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+    print(f"- machine: {len(os.sched_getaffinity(0))} CPUs (nproc), {cpu_model}, {platform.machine()}, "
+          f"Linux {platform.release()}")
+    print(f"- server: {one_value(conn, 'SELECT version()')}")
+    print(f"- vector_ext {extension}; session settings: {settings}")
+    print(f"- HNSW: m={M}, ef_construction={EF_CONSTRUCTION}; k={K}; one client, sequential, "
+          "prepared statements, query vectors as text literals")
+
+
+def print_dataset_report(ds, r):
+    n, dim = ds.base.shape
+    print(f"\n## {ds.name}: {n:,} x {dim}, {ds.metric}, {len(ds.queries):,} queries\n")
+    print(f"{ds.note}.\n")
+    print("| step | result |\n|---|---|")
+    print(f"| load (binary COPY, with primary key) | {r['load']:.2f} s ({n / r['load']:,.0f} rows/s) |")
+    if r["index_error"]:
+        print(f"| index build | hnsw index unavailable: {r['index_error']} |")
+    else:
+        print(f"| index build ({METRICS[ds.metric][1]}) | {r['build']:.2f} s ({n / r['build']:,.0f} rows/s) |")
+        print(f"| index size | {r['size']:.1f} MiB |")
+    for warning in r.get("warnings", []):
+        print(f"\n**warning: {warning}**")
+
+    exact_recall, exact_tie_recall, exact = r["exact"]
+    print("\n| search | recall@10 | QPS | p50 ms | p99 ms | backend CPU us/query | QPS vs exact | CPU vs exact |")
+    print("|---|---|---|---|---|---|---|---|")
+    for ef, (rec, t) in r.get("sweep", {}).items():
+        print(f"| hnsw ef_search={ef} | {rec:.3f} | {fmt(t.per_second)} | {t.percentile_ms(50):.2f} | "
+              f"{t.percentile_ms(99):.2f} | {fmt(t.cpu_us_each)} | {t.per_second / exact.per_second:.1f}x | "
+              f"{exact.cpu_us_each / t.cpu_us_each:.1f}x less |")
+    print(f"| exact (enable_indexscan=off), {len(exact.results)} queries | {exact_recall:.3f} "
+          f"(tie-aware {exact_tie_recall:.3f}) | {fmt(exact.per_second, 1)} | {exact.percentile_ms(50):.2f} | "
+          f"{exact.percentile_ms(99):.2f} | {fmt(exact.cpu_us_each)} | 1.0x | 1.0x |")
+    if exact_tie_recall < 0.999:
+        print("\n**warning: the exact scan disagrees with the ground truth**")
+
+    if "inserts" not in r:
+        if r["index_error"]:
+            print("\nwrites into the index: skipped (no hnsw index)")
+        return
+    ins, deleted_base, inserted, delete_s, vacuum_s, (rec_after, after), size_after = (
+        r["inserts"], *r["delete"], r["after"], r["size_after"])
+    rec_before = r["sweep"][EF_AFTER_VACUUM][0]
+    print("\n| writes into the indexed table | result |\n|---|---|")
+    print(f"| INSERT {ins.executed:,} single rows (autocommit; copies of random base rows, new ids) | "
+          f"{fmt(ins.per_second)} rows/s, {fmt(ins.cpu_us_each)} us backend CPU/row, "
+          f"p50 {ins.percentile_ms(50):.2f} ms, p99 {ins.percentile_ms(99):.2f} ms |")
+    print(f"| DELETE {deleted_base:,} random base rows (10%, max 4,000) + the {inserted:,} inserted | "
+          f"{delete_s:.2f} s |")
+    print(f"| VACUUM items (autocommit) | {vacuum_s:.2f} s |")
+    print(f"| index size after VACUUM | {size_after:.1f} MiB |")
+    print(f"| recall@10 at ef_search={EF_AFTER_VACUUM} after VACUUM (truth over the surviving rows) | "
+          f"{rec_after:.3f} (before the writes: {rec_before:.3f}), {fmt(after.per_second)} QPS, "
+          f"{fmt(after.cpu_us_each)} us CPU/query |")
+
+
+# ---------------------------------------------------------------- main
+
+
+def bench_dataset(conn, ds, args):
+    rng = np.random.default_rng(args.seed)
+    literals = [vector_literal(q) for q in ds.queries]
+    r = {}
+    log(f"{ds.name}: loading {len(ds.base):,} rows")
+    r["load"] = load_table(conn, ds)
+    log(f"{ds.name}: building the hnsw index")
+    r["build"], r["index_error"] = build_index(conn, ds)
+    if r["index_error"]:
+        log(f"hnsw index unavailable: {r['index_error']}")
+    else:
+        r["size"] = index_mib(conn)
+        r["warnings"] = check_plans(conn, ds, literals[0])
+        r["sweep"] = search_sweep(conn, ds, literals, args.min_seconds)
+    log(f"{ds.name}: exact scan")
+    r["exact"] = exact_scan(conn, ds, literals, args.exact_queries, args.min_seconds)
+    if not r["index_error"]:
+        count = min(args.inserts, len(ds.base) // 5)
+        log(f"{ds.name}: {count} single-row inserts")
+        inserted, r["inserts"] = insert_rows(conn, ds, count, rng)
+        log(f"{ds.name}: delete and vacuum")
+        deleted_base, delete_s, vacuum_s, alive = delete_and_vacuum(conn, ds, inserted, rng)
+        r["delete"] = (deleted_base, len(inserted), delete_s, vacuum_s)
+        r["size_after"] = index_mib(conn)
+        truth = exact_top_k(ds.base, ds.queries, ds.metric, alive)
+        conn.execute(f"SET hnsw.ef_search = {EF_AFTER_VACUUM}")
+        timing = run_timed(conn, knn_sql(ds), [(v,) for v in literals], args.min_seconds)
+        conn.execute("RESET hnsw.ef_search")
+        r["after"] = (recall(timing.results, truth), timing)
+    conn.execute("DROP TABLE items")
+    return r
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("datasets", nargs="*", default=["sift5k", "pydoc"],
+                        help="sift5k, pydoc, clustered:N:D (default: sift5k pydoc)")
+    parser.add_argument("--max-queries", type=int, default=1000, help="queries per dataset at most (default 1000)")
+    parser.add_argument("--exact-queries", type=int, default=50, help="queries for the exact scan (default 50)")
+    parser.add_argument("--inserts", type=int, default=1000,
+                        help="single-row inserts (default 1000, at most a fifth of the base rows)")
+    parser.add_argument("--min-seconds", type=float, default=1.0,
+                        help="repeat each query set until this long has passed (default 1.0)")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the rows inserted and deleted")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    with psycopg.connect(autocommit=True) as conn:
+        conn.execute("SET max_parallel_workers_per_gather = 0")
+        print_header(conn)
+        for spec in args.datasets:
+            log(f"{spec}: reading the data and computing the ground truth")
+            ds = load_dataset(spec, args.max_queries)
+            report = bench_dataset(conn, ds, args)
+            print_dataset_report(ds, report)
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Benchmarks vector_ext on a throwaway PostgreSQL 15: load, HNSW build, recall
+# and speed per ef_search, exact scan, inserts, delete + VACUUM (see bench.py).
+#   bash scripts/bench.sh [DATASET ...] [bench.py options]
+#   DATASET: sift5k | pydoc | clustered:N:D          (default: sift5k pydoc)
+#   BENCH_INSTALL=1 builds and installs the extension first; otherwise the
+#   installed one is measured.
+# The markdown report is printed and written to target/bench-results.md.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+VENV=$REPO/target/bench-venv
+RESULTS=$REPO/target/bench-results.md
+PY_PACKAGES=("psycopg[binary]==3.3.9" "numpy==2.4.6")
+
+# Creates the venv, or refreshes it when the pinned packages change.
+ensure_venv() {
+    local stamp=$VENV/.bench-packages
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "${PY_PACKAGES[*]}" ]; then
+        say "installing ${PY_PACKAGES[*]} into $VENV"
+        "$VENV/bin/pip" install -q "${PY_PACKAGES[@]}"
+        echo "${PY_PACKAGES[*]}" >"$stamp"
+    fi
+}
+
+ensure_tools
+ensure_venv
+if [ "${BENCH_INSTALL:-0}" = 1 ]; then install_extension; fi
+
+# Serial index builds, room for the whole graph, no JIT noise.
+EXTRA_SERVER_OPTIONS="-c shared_buffers=1GB -c maintenance_work_mem=2GB -c max_parallel_maintenance_workers=0 -c jit=off"
+start_cluster
+sql -c "CREATE EXTENSION vector_ext"
+
+say "benchmarking: ${*:-sift5k pydoc}"
+status=0
+"$VENV/bin/python" -u "$REPO/scripts/bench.py" "$@" | tee "$RESULTS" || status=$?
+if [ "$status" -ne 0 ]; then
+    say "bench.py failed (exit $status); the end of the server log:"
+    tail -n 30 "$CLUSTER_DIR/server.log" >&2
+    exit "$status"
+fi
+say "report written to $RESULTS"
