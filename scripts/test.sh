@@ -41,6 +41,7 @@ tier_regress() {
 
 tier_cluster() {
     local script status=0
+    shopt -s nullglob
     for script in "$REPO"/pg_test/cluster/*.sh; do
         say "cluster test $(basename "$script")"
         bash "$script" || status=1
