@@ -6,11 +6,18 @@
 
 use pgrx::prelude::*;
 
+mod am;
+mod storage;
 mod vector;
 
 ::pgrx::pg_module_magic!();
 
 extension_sql_file!("../sql/vector_ext.sql", name = "vector_ext", finalize);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    am::hnsw::options::init();
+}
 
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;

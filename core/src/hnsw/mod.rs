@@ -19,7 +19,7 @@ mod visited;
 
 pub use graph::{Graph, GraphMut};
 pub use insert::{insert, select_neighbors};
-pub use memory::MemoryGraph;
+pub use memory::{MemoryBuilder, MemoryGraph};
 pub use params::{HnswParams, LevelGenerator};
 pub use repair::repair_neighbors;
 pub use search::{greedy_descent, knn_search, search_layer, Candidate};

@@ -1,0 +1,288 @@
+//! CREATE INDEX.
+//!
+//! The rows are inserted into an in-memory graph (flat arrays, no page
+//! traffic) as the heap scan delivers them; the finished graph is written
+//! out page by page in one sequential pass and WAL-logged once at the end.
+//! If the graph outgrows maintenance_work_mem, what is built so far is
+//! written out and the remaining rows are inserted on disk, as INSERT would
+//! (slower; a NOTICE says so).
+
+use std::ffi::c_void;
+
+use pgrx::prelude::*;
+use pgrx::{pg_sys, PgMemoryContexts};
+use vector_core::hnsw::{HnswParams, MemoryGraph};
+
+use super::format::{self, Address, MetaPage, StoredMetric, GRAPH_PAGE, META_BYTES, META_PAGE, MAX_DIMENSIONS};
+use super::graph::item_space;
+use super::{insert, opclass_metric, options, prepare_vector, report_progress, PROGRESS_PHASE_LOAD};
+use crate::storage::{BuildPage, Index, INVALID_BLOCK};
+use crate::vector::PgVector;
+
+struct BuildState {
+    index: Index,
+    metric: StoredMetric,
+    params: HnswParams,
+    dimensions: usize,
+    graph: MemoryGraph,
+    builder: vector_core::hnsw::MemoryBuilder,
+    heap_tids: Vec<Address>,
+    memory_limit: usize,
+    /// Set once the graph no longer fits in memory: rows go to disk from then on.
+    on_disk: bool,
+    indexed: f64,
+    tuple_context: PgMemoryContexts,
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn ambuild(
+    heap: pg_sys::Relation,
+    index_relation: pg_sys::Relation,
+    index_info: *mut pg_sys::IndexInfo,
+) -> *mut pg_sys::IndexBuildResult {
+    // SAFETY: PostgreSQL passes an open, locked, empty index.
+    let index = unsafe { Index::from_raw(index_relation) };
+    if index.block_count() != 0 {
+        ereport!(ERROR, PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("index \"{}\" already contains data", index.name()));
+    }
+    let params = options::params(index_relation);
+    let dimensions = column_dimensions(index_relation);
+    let metric = opclass_metric(index_relation);
+    let mut state = BuildState {
+        index,
+        metric,
+        params,
+        dimensions,
+        graph: MemoryGraph::new(dimensions, metric.metric(), params),
+        builder: MemoryGraph::new(dimensions, metric.metric(), params).builder(build_seed()),
+        heap_tids: Vec::new(),
+        // SAFETY: reading a GUC variable.
+        memory_limit: unsafe { pg_sys::maintenance_work_mem } as usize * 1024,
+        on_disk: false,
+        indexed: 0.0,
+        tuple_context: PgMemoryContexts::new("hnsw build tuple"),
+    };
+
+    report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_PHASE_LOAD);
+    // SAFETY: the callback gets `state` back as its last argument.
+    let heap_tuples = unsafe {
+        pg_sys::table_index_build_scan(
+            heap,
+            index_relation,
+            index_info,
+            true,
+            true,
+            Some(build_callback),
+            (&mut state as *mut BuildState).cast::<c_void>(),
+            std::ptr::null_mut(),
+        )
+    };
+    if !state.on_disk {
+        write_graph(&state);
+    }
+
+    let mut result = unsafe { PgBox::<pg_sys::IndexBuildResult>::alloc0() };
+    result.heap_tuples = heap_tuples;
+    result.index_tuples = state.indexed;
+    result.into_pg()
+}
+
+/// An unlogged index's init fork: just the meta page of an empty index.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn ambuildempty(index_relation: pg_sys::Relation) {
+    // SAFETY: PostgreSQL passes an open index.
+    let index = unsafe { Index::from_raw(index_relation) };
+    let meta = empty_meta(options::params(index_relation), column_dimensions(index_relation), opclass_metric(index_relation));
+    index.write_init_fork_page(META_PAGE, |page| meta.encode(page.contents_mut(META_BYTES)));
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn ambuildphasename(phase: i64) -> *mut std::ffi::c_char {
+    match phase {
+        PROGRESS_PHASE_LOAD => c"loading tuples".as_ptr().cast_mut(),
+        _ => std::ptr::null_mut(),
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn build_callback(
+    _index: pg_sys::Relation,
+    tid: pg_sys::ItemPointer,
+    values: *mut pg_sys::Datum,
+    is_null: *mut bool,
+    _tuple_is_alive: bool,
+    state: *mut c_void,
+) {
+    // SAFETY: `state` is the BuildState ambuild passed; one key column.
+    let state = unsafe { &mut *state.cast::<BuildState>() };
+    if unsafe { *is_null } {
+        return; // NULLs are not indexed
+    }
+    let (block, offset) = pgrx::itemptr::item_pointer_get_both(unsafe { *tid });
+    let heap_tid = Address { block, offset };
+    let metric = state.metric.metric();
+    let datum = unsafe { *values };
+    // Detoasted copies live in a context reset after every row.
+    let vector = state.tuple_context.switch_to(|_| {
+        // SAFETY: the key column is a non-null vector.
+        let vector = unsafe { PgVector::from_datum_unchecked(datum) };
+        prepare_vector(metric, vector.as_slice())
+    });
+    state.tuple_context.reset();
+    let Some(vector) = vector else { return };
+    if vector.len() != state.dimensions {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            format!("expected {} dimensions, not {}", state.dimensions, vector.len())
+        );
+    }
+
+    if state.on_disk {
+        insert::insert_vector(&state.index, heap_tid, &vector);
+    } else {
+        state.builder.insert(&mut state.graph, &vector);
+        state.heap_tids.push(heap_tid);
+        if state.graph.memory_bytes() > state.memory_limit {
+            spill_to_disk(state);
+        }
+    }
+    state.indexed += 1.0;
+    super::report_progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, state.indexed as i64);
+}
+
+/// The graph no longer fits: write it out now and go on inserting on disk.
+fn spill_to_disk(state: &mut BuildState) {
+    ereport!(
+        NOTICE,
+        PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+        format!("hnsw graph no longer fits into maintenance_work_mem after {} tuples", state.graph.len()),
+        "Building will take significantly more time. Increase maintenance_work_mem to speed up builds."
+    );
+    write_graph(state);
+    state.on_disk = true;
+    let dimensions = state.dimensions;
+    state.graph = MemoryGraph::new(dimensions, state.metric.metric(), state.params);
+    state.heap_tids = Vec::new();
+}
+
+/// The meta page of an index with no elements yet.
+fn empty_meta(params: HnswParams, dimensions: usize, metric: StoredMetric) -> MetaPage {
+    MetaPage {
+        dimensions: dimensions as u32,
+        m: params.m as u16,
+        ef_construction: params.ef_construction as u16,
+        metric,
+        entry_level: 0,
+        entry: Address::INVALID,
+        insert_block: INVALID_BLOCK,
+        free_block: INVALID_BLOCK,
+    }
+}
+
+/// Where each element and its neighbor tuple go, in write order: pages are
+/// filled in sequence, an element next to its neighbor tuple.
+struct Layout {
+    elements: Vec<Address>,
+    neighbors: Vec<Address>,
+    last_block: u32,
+}
+
+fn plan_layout(graph: &MemoryGraph) -> Layout {
+    const EMPTY_PAGE: usize = 8192 - 24 - 8;
+    let m = graph.params().m;
+    let element_space = item_space(format::element_bytes(graph.dim()));
+    let mut block = 1;
+    let mut free = EMPTY_PAGE;
+    let mut next_offset = 1u16;
+    let place = |space: usize, block: &mut u32, free: &mut usize, next_offset: &mut u16| {
+        if *free < space {
+            *block += 1;
+            *free = EMPTY_PAGE;
+            *next_offset = 1;
+        }
+        *free -= space;
+        *next_offset += 1;
+        Address { block: *block, offset: *next_offset - 1 }
+    };
+    let mut layout = Layout { elements: Vec::with_capacity(graph.len()), neighbors: Vec::with_capacity(graph.len()), last_block: 1 };
+    for node in 0..graph.len() as u32 {
+        let neighbor_space = item_space(format::neighbors_bytes(m, graph.level(node)));
+        if free < element_space + neighbor_space && element_space + neighbor_space <= EMPTY_PAGE {
+            free = 0; // start the pair on a fresh page
+        }
+        layout.elements.push(place(element_space, &mut block, &mut free, &mut next_offset));
+        layout.neighbors.push(place(neighbor_space, &mut block, &mut free, &mut next_offset));
+    }
+    layout.last_block = block;
+    layout
+}
+
+/// Writes the meta page and the in-memory graph to the (empty) index, then
+/// WAL-logs every page.
+fn write_graph(state: &BuildState) {
+    let graph = &state.graph;
+    let index = &state.index;
+    let layout = plan_layout(graph);
+    let mut meta = empty_meta(state.params, state.dimensions, state.metric);
+    if let Some((entry, level)) = graph.entry() {
+        meta.entry = layout.elements[entry as usize];
+        meta.entry_level = level as u8;
+        meta.insert_block = layout.last_block;
+    }
+    let mut meta_page = index.extend_for_build(META_PAGE);
+    meta.encode(meta_page.page().contents_mut(META_BYTES));
+    drop(meta_page);
+
+    let m = state.params.m;
+    let mut page: Option<BuildPage> = None;
+    let mut bytes = Vec::new();
+    let mut links = Vec::new();
+    let write = |at: Address, item: &[u8], page: &mut Option<BuildPage>| {
+        while page.as_ref().is_none_or(|p| p.block() < at.block) {
+            *page = None; // release the full page first
+            *page = Some(index.extend_for_build(GRAPH_PAGE));
+        }
+        let offset = page.as_mut().expect("opened above").page().add_item(item);
+        assert_eq!(offset, Some(at.offset), "the planned layout matches the pages");
+    };
+    for node in 0..graph.len() as u32 {
+        let element_at = layout.elements[node as usize];
+        let neighbors_at = layout.neighbors[node as usize];
+        format::encode_element(graph.level(node), state.heap_tids[node as usize], neighbors_at, graph.vector(node), &mut bytes);
+        write(element_at, &bytes, &mut page);
+        format::encode_empty_neighbors(m, graph.level(node), &mut bytes);
+        for level in 0..=graph.level(node) {
+            links.clear();
+            links.extend(graph.links(node, level).iter().map(|&n| layout.elements[n as usize]));
+            format::write_layer(&mut bytes, m, level, &links);
+        }
+        write(neighbors_at, &bytes, &mut page);
+    }
+    drop(page);
+    index.log_all_pages();
+}
+
+/// The dimensions of the indexed column, from its typmod: `vector(n)`.
+fn column_dimensions(index: pg_sys::Relation) -> usize {
+    // SAFETY: an open index has a tuple descriptor with one attribute.
+    let typmod = unsafe { (*(*(*index).rd_att).attrs.as_ptr()).atttypmod };
+    if typmod < 1 {
+        ereport!(ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "column does not have dimensions");
+    }
+    if typmod as usize > MAX_DIMENSIONS {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("column cannot have more than {MAX_DIMENSIONS} dimensions for hnsw index")
+        );
+    }
+    typmod as usize
+}
+
+/// Builds are deterministic for a given table, which keeps tests and
+/// benchmarks repeatable.
+fn build_seed() -> u64 {
+    0x5eed_4e53
+}
+

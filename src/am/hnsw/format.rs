@@ -1,0 +1,401 @@
+//! The on-disk format of an `hnsw` index. This file is the specification;
+//! nothing else encodes or decodes index bytes.
+//!
+//! ```text
+//! block 0          meta page: a MetaPage struct in the content area
+//! blocks 1..       graph pages: element and neighbor tuples as page items
+//! every page       8-byte special space: MAGIC (u32), page kind (u16), 0 (u16)
+//! ```
+//!
+//! An element tuple holds one indexed vector and its heap TID; its neighbor
+//! tuple holds its links, a fixed number of slots per layer (2m on layer 0,
+//! m above), so links are rewritten in place. The two are written side by
+//! side on one page whenever they fit, so a graph hop reads one page.
+//! Elements are addressed by (block, offset); an address is 6 bytes.
+//! All integers are little-endian.
+//!
+//! ```text
+//! element   0 kind=1 u8 | 1 level u8 | 2 state u8 | 3 0 u8
+//!           4 heap block u32 | 8 heap offset u16 | 10 neighbor tuple address (6)
+//!           16 vector float4[dimensions]
+//! neighbors 0 kind=2 u8 | 1 layers u8 (level + 1) | 2 0 u16
+//!           4 used-slot count per layer u8[layers]
+//!           then 6-byte addresses: 2m slots for layer 0, m for each layer above
+//! ```
+//!
+//! The version changes whenever this layout does; an index of another
+//! version is refused with an error asking for REINDEX.
+
+use crate::storage::{BlockNumber, OffsetNumber, PageTag, INVALID_BLOCK};
+
+pub const MAGIC: u32 = 0x5753_4e48; // "HNSW" read as little-endian bytes
+pub const FORMAT_VERSION: u32 = 1;
+pub const META_BLOCK: BlockNumber = 0;
+pub const META_PAGE: PageTag = PageTag { magic: MAGIC, kind: 1 };
+pub const GRAPH_PAGE: PageTag = PageTag { magic: MAGIC, kind: 2 };
+
+/// Heavyweight lock pseudo pages (never real blocks): scans hold SCAN_LOCK
+/// shared while they may still return TIDs, inserts hold UPDATE_LOCK shared;
+/// VACUUM takes both exclusively (see vacuum.rs).
+pub const SCAN_LOCK: BlockNumber = INVALID_BLOCK - 1;
+pub const UPDATE_LOCK: BlockNumber = INVALID_BLOCK - 2;
+
+/// The most dimensions an hnsw index takes: one element tuple must fit a page.
+pub const MAX_DIMENSIONS: usize = 2000;
+/// The largest item a page with our special space holds.
+const MAX_ITEM_BYTES: usize = 8192 - 24 - 8 - 4;
+const _: () = assert!(ELEMENT_HEADER_BYTES + 4 * MAX_DIMENSIONS <= MAX_ITEM_BYTES);
+
+pub const ELEMENT_HEADER_BYTES: usize = 16;
+const ELEMENT_KIND: u8 = 1;
+const NEIGHBORS_KIND: u8 = 2;
+const ADDRESS_BYTES: usize = 6;
+const NEIGHBORS_HEADER_BYTES: usize = 4;
+
+/// Where an element (or a neighbor tuple) lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Address {
+    pub block: BlockNumber,
+    pub offset: OffsetNumber,
+}
+
+impl Address {
+    pub const INVALID: Address = Address { block: INVALID_BLOCK, offset: 0 };
+
+    pub fn is_valid(&self) -> bool {
+        self.block != INVALID_BLOCK
+    }
+
+    fn encode(&self, out: &mut [u8]) {
+        out[..4].copy_from_slice(&self.block.to_le_bytes());
+        out[4..6].copy_from_slice(&self.offset.to_le_bytes());
+    }
+
+    fn decode(bytes: &[u8]) -> Self {
+        Address {
+            block: u32::from_le_bytes(bytes[..4].try_into().unwrap()),
+            offset: u16::from_le_bytes(bytes[4..6].try_into().unwrap()),
+        }
+    }
+}
+
+/// The highest level an element may have: its neighbor tuple must fit a page.
+pub fn max_level(m: usize) -> usize {
+    let slots = (MAX_ITEM_BYTES - NEIGHBORS_HEADER_BYTES - 17) / ADDRESS_BYTES;
+    (slots / m).saturating_sub(2).min(16)
+}
+
+// ---------------------------------------------------------------- meta page
+
+/// Which distance the index orders by, fixed at build from the opclass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum StoredMetric {
+    L2 = 1,
+    InnerProduct = 2,
+    Cosine = 3,
+    L1 = 4,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetaPage {
+    pub dimensions: u32,
+    pub m: u16,
+    pub ef_construction: u16,
+    pub metric: StoredMetric,
+    pub entry_level: u8,
+    /// The entry point, INVALID while the index is empty.
+    pub entry: Address,
+    /// The last graph page, where inserts look for room first.
+    pub insert_block: BlockNumber,
+    /// The first page that may hold a freed element slot, or INVALID_BLOCK.
+    pub free_block: BlockNumber,
+}
+
+pub const META_BYTES: usize = 40;
+
+#[derive(Debug)]
+pub enum FormatError {
+    NotMeta,
+    Version(u32),
+    BadTuple(&'static str),
+}
+
+impl std::fmt::Display for FormatError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FormatError::NotMeta => f.write_str("has no hnsw meta page"),
+            FormatError::Version(v) => write!(f, "has hnsw format version {v}, this build reads version {FORMAT_VERSION}"),
+            FormatError::BadTuple(what) => write!(f, "holds a malformed {what} tuple"),
+        }
+    }
+}
+
+impl MetaPage {
+    pub fn encode(&self, out: &mut [u8]) {
+        out[..META_BYTES].fill(0);
+        out[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        out[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out[8..12].copy_from_slice(&self.dimensions.to_le_bytes());
+        out[12..14].copy_from_slice(&self.m.to_le_bytes());
+        out[14..16].copy_from_slice(&self.ef_construction.to_le_bytes());
+        out[16] = self.metric as u8;
+        out[17] = self.entry_level;
+        self.entry.encode(&mut out[20..26]);
+        out[28..32].copy_from_slice(&self.insert_block.to_le_bytes());
+        out[32..36].copy_from_slice(&self.free_block.to_le_bytes());
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let u16_at = |at: usize| u16::from_le_bytes(bytes[at..at + 2].try_into().unwrap());
+        if bytes.len() < META_BYTES || u32_at(0) != MAGIC {
+            return Err(FormatError::NotMeta);
+        }
+        if u32_at(4) != FORMAT_VERSION {
+            return Err(FormatError::Version(u32_at(4)));
+        }
+        let metric = match bytes[16] {
+            1 => StoredMetric::L2,
+            2 => StoredMetric::InnerProduct,
+            3 => StoredMetric::Cosine,
+            4 => StoredMetric::L1,
+            _ => return Err(FormatError::NotMeta),
+        };
+        Ok(MetaPage {
+            dimensions: u32_at(8),
+            m: u16_at(12),
+            ef_construction: u16_at(14),
+            metric,
+            entry_level: bytes[17],
+            entry: Address::decode(&bytes[20..26]),
+            insert_block: u32_at(28),
+            free_block: u32_at(32),
+        })
+    }
+}
+
+// ----------------------------------------------------------- element tuple
+
+/// An element's life: indexed, deleted by VACUUM (not returned, links
+/// being repaired), or free for an insert to reuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ElementState {
+    Live = 0,
+    Deleted = 1,
+    Free = 2,
+}
+
+pub fn element_bytes(dimensions: usize) -> usize {
+    ELEMENT_HEADER_BYTES + 4 * dimensions
+}
+
+/// Appends a new element tuple.
+pub fn encode_element(level: usize, heap_tid: Address, neighbors: Address, vector: &[f32], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&[ELEMENT_KIND, level as u8, ElementState::Live as u8, 0]);
+    out.extend_from_slice(&heap_tid.block.to_le_bytes());
+    out.extend_from_slice(&heap_tid.offset.to_le_bytes());
+    let mut address = [0u8; ADDRESS_BYTES];
+    neighbors.encode(&mut address);
+    out.extend_from_slice(&address);
+    for x in vector {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+}
+
+/// A decoded view of an element tuple on a locked page.
+#[derive(Clone, Copy)]
+pub struct Element<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Element<'a> {
+    pub fn decode(bytes: &'a [u8], dimensions: usize) -> Result<Self, FormatError> {
+        if bytes.len() != element_bytes(dimensions) || bytes[0] != ELEMENT_KIND || bytes[2] > ElementState::Free as u8 {
+            return Err(FormatError::BadTuple("element"));
+        }
+        Ok(Self { bytes })
+    }
+
+    pub fn level(&self) -> usize {
+        self.bytes[1] as usize
+    }
+
+    pub fn state(&self) -> ElementState {
+        match self.bytes[2] {
+            0 => ElementState::Live,
+            1 => ElementState::Deleted,
+            _ => ElementState::Free,
+        }
+    }
+
+    pub fn heap_tid(&self) -> Address {
+        Address {
+            block: u32::from_le_bytes(self.bytes[4..8].try_into().unwrap()),
+            offset: u16::from_le_bytes(self.bytes[8..10].try_into().unwrap()),
+        }
+    }
+
+    pub fn neighbors(&self) -> Address {
+        Address::decode(&self.bytes[10..16])
+    }
+
+    /// The vector, read in place. Page items start 8-byte aligned and the
+    /// header is 16 bytes, so the floats are aligned.
+    pub fn vector(&self) -> &'a [f32] {
+        let floats = &self.bytes[ELEMENT_HEADER_BYTES..];
+        assert!(floats.as_ptr().align_offset(4) == 0, "page items are MAXALIGNed");
+        // SAFETY: aligned, in bounds, and every bit pattern is an f32.
+        unsafe { std::slice::from_raw_parts(floats.as_ptr().cast::<f32>(), floats.len() / 4) }
+    }
+}
+
+/// Sets an element's state in place.
+pub fn set_element_state(bytes: &mut [u8], state: ElementState) {
+    bytes[2] = state as u8;
+}
+
+/// Rewrites a free element slot for a new vector, keeping its neighbor tuple.
+pub fn reuse_element(bytes: &mut [u8], level: usize, heap_tid: Address, vector: &[f32]) {
+    let neighbors = Address::decode(&bytes[10..16]);
+    let mut fresh = Vec::with_capacity(bytes.len());
+    encode_element(level, heap_tid, neighbors, vector, &mut fresh);
+    bytes.copy_from_slice(&fresh);
+}
+
+// ---------------------------------------------------------- neighbor tuple
+
+fn layer_slots(m: usize, layer: usize) -> usize {
+    if layer == 0 { 2 * m } else { m }
+}
+
+pub fn neighbors_bytes(m: usize, level: usize) -> usize {
+    NEIGHBORS_HEADER_BYTES + (level + 1) + ADDRESS_BYTES * (0..=level).map(|l| layer_slots(m, l)).sum::<usize>()
+}
+
+/// Appends an empty neighbor tuple for an element of `level`.
+pub fn encode_empty_neighbors(m: usize, level: usize, out: &mut Vec<u8>) {
+    out.clear();
+    out.resize(neighbors_bytes(m, level), 0);
+    out[0] = NEIGHBORS_KIND;
+    out[1] = (level + 1) as u8;
+}
+
+/// Byte range of a layer's slots inside a neighbor tuple.
+fn slot_range(m: usize, layers: usize, layer: usize) -> std::ops::Range<usize> {
+    let start = NEIGHBORS_HEADER_BYTES + layers + ADDRESS_BYTES * (0..layer).map(|l| layer_slots(m, l)).sum::<usize>();
+    start..start + ADDRESS_BYTES * layer_slots(m, layer)
+}
+
+/// A decoded view of a neighbor tuple.
+#[derive(Clone, Copy)]
+pub struct Neighbors<'a> {
+    bytes: &'a [u8],
+    m: usize,
+}
+
+impl<'a> Neighbors<'a> {
+    pub fn decode(bytes: &'a [u8], m: usize) -> Result<Self, FormatError> {
+        let ok = bytes.len() >= NEIGHBORS_HEADER_BYTES
+            && bytes[0] == NEIGHBORS_KIND
+            && bytes[1] >= 1
+            && bytes.len() == neighbors_bytes(m, bytes[1] as usize - 1)
+            && (0..bytes[1] as usize).all(|l| bytes[NEIGHBORS_HEADER_BYTES + l] as usize <= layer_slots(m, l));
+        if !ok {
+            return Err(FormatError::BadTuple("neighbor"));
+        }
+        Ok(Self { bytes, m })
+    }
+
+    /// How many layers this tuple has room for (its element's level + 1).
+    pub fn layers(&self) -> usize {
+        self.bytes[1] as usize
+    }
+
+    /// Appends the links on `layer` (none above the element's level).
+    pub fn read_layer(&self, layer: usize, out: &mut Vec<Address>) {
+        if layer >= self.layers() {
+            return;
+        }
+        let count = self.bytes[NEIGHBORS_HEADER_BYTES + layer] as usize;
+        let range = slot_range(self.m, self.layers(), layer);
+        out.extend(self.bytes[range].chunks_exact(ADDRESS_BYTES).take(count).map(Address::decode));
+    }
+
+    /// Whether `layer` holds exactly `links`.
+    pub fn layer_equals(&self, layer: usize, links: &[Address]) -> bool {
+        let mut current = Vec::with_capacity(links.len());
+        self.read_layer(layer, &mut current);
+        current == links
+    }
+}
+
+/// Rewrites the links of one layer in place.
+pub fn write_layer(bytes: &mut [u8], m: usize, layer: usize, links: &[Address]) {
+    let layers = bytes[1] as usize;
+    assert!(layer < layers && links.len() <= layer_slots(m, layer), "links fit the layer's slots");
+    bytes[NEIGHBORS_HEADER_BYTES + layer] = links.len() as u8;
+    let range = slot_range(m, layers, layer);
+    for (slot, link) in bytes[range].chunks_exact_mut(ADDRESS_BYTES).zip(links) {
+        link.encode(slot);
+    }
+}
+
+/// Empties every layer (a freed element's tuple, ready for reuse).
+pub fn clear_layers(bytes: &mut [u8]) {
+    let layers = bytes[1] as usize;
+    bytes[NEIGHBORS_HEADER_BYTES..NEIGHBORS_HEADER_BYTES + layers].fill(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_round_trips_and_rejects_other_versions() {
+        let meta = MetaPage {
+            dimensions: 384,
+            m: 16,
+            ef_construction: 64,
+            metric: StoredMetric::Cosine,
+            entry_level: 3,
+            entry: Address { block: 7, offset: 2 },
+            insert_block: 99,
+            free_block: INVALID_BLOCK,
+        };
+        let mut bytes = [0u8; META_BYTES];
+        meta.encode(&mut bytes);
+        assert_eq!(MetaPage::decode(&bytes).unwrap(), meta);
+        bytes[4] = 9;
+        assert!(matches!(MetaPage::decode(&bytes), Err(FormatError::Version(9))));
+    }
+
+    #[test]
+    fn neighbor_layers_are_independent() {
+        let mut bytes = Vec::new();
+        encode_empty_neighbors(4, 2, &mut bytes);
+        let a = Address { block: 1, offset: 1 };
+        let b = Address { block: 2, offset: 3 };
+        write_layer(&mut bytes, 4, 0, &[a, b]);
+        write_layer(&mut bytes, 4, 2, &[b]);
+        let n = Neighbors::decode(&bytes, 4).unwrap();
+        let mut out = Vec::new();
+        n.read_layer(0, &mut out);
+        assert_eq!(out, [a, b]);
+        out.clear();
+        n.read_layer(1, &mut out);
+        assert!(out.is_empty());
+        n.read_layer(2, &mut out);
+        assert_eq!(out, [b]);
+        assert!(Neighbors::decode(&bytes, 5).is_err(), "a tuple read with the wrong m is refused");
+    }
+
+    #[test]
+    fn the_largest_neighbor_tuple_fits_a_page() {
+        for m in 2..=100 {
+            assert!(neighbors_bytes(m, max_level(m)) <= MAX_ITEM_BYTES, "m = {m}");
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The HNSW graph as it lives in index pages: the [`Graph`] and [`GraphMut`]
+//! implementations that let the pure-Rust algorithms walk and change it, and
+//! the placement of new elements.
+
+use pgrx::pg_sys;
+use vector_core::distance::Metric;
+use vector_core::hnsw::{Graph, GraphMut, HashVisited, HnswParams};
+
+use super::format::{
+    self, Address, Element, ElementState, MetaPage, Neighbors, StoredMetric, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE,
+};
+use crate::storage::{corrupted, Index, PageRef, WalRecord, INVALID_BLOCK};
+
+impl StoredMetric {
+    pub fn metric(self) -> Metric {
+        match self {
+            StoredMetric::L2 => Metric::L2,
+            StoredMetric::InnerProduct => Metric::InnerProduct,
+            StoredMetric::Cosine => Metric::Cosine,
+            StoredMetric::L1 => Metric::L1,
+        }
+    }
+}
+
+/// Reads and decodes the meta page.
+pub fn read_meta(index: &Index) -> MetaPage {
+    let page = index.read(META_BLOCK, META_PAGE);
+    decode_meta(index, page.page())
+}
+
+fn decode_meta(index: &Index, page: PageRef<'_>) -> MetaPage {
+    let bytes = page.contents(META_BYTES).unwrap_or_else(|| corrupted(index, META_BLOCK, "has no meta data"));
+    MetaPage::decode(bytes).unwrap_or_else(|e| corrupted(index, META_BLOCK, &e.to_string()))
+}
+
+/// Changes the meta page under one WAL record.
+pub fn update_meta(index: &Index, change: impl FnOnce(&mut MetaPage)) {
+    let buffer = index.lock_exclusive(META_BLOCK, META_PAGE);
+    let mut meta = decode_meta(index, buffer.page());
+    change(&mut meta);
+    let mut record = WalRecord::start(index);
+    let slot = record.register(buffer);
+    meta.encode(record.page(slot).contents_mut(META_BYTES));
+    record.commit();
+}
+
+pub struct PageGraph {
+    index: Index,
+    dimensions: usize,
+    m: usize,
+    score: fn(&[f32], &[f32]) -> f32,
+    /// The vector `distance_between` last loaded, by address.
+    cached: Option<(Address, Vec<f32>)>,
+}
+
+impl PageGraph {
+    pub fn open(index: Index, meta: &MetaPage) -> Self {
+        Self {
+            index,
+            dimensions: meta.dimensions as usize,
+            m: meta.m as usize,
+            score: meta.metric.metric().score_fn(),
+            cached: None,
+        }
+    }
+
+    pub fn params(meta: &MetaPage) -> HnswParams {
+        HnswParams::new(meta.m as usize, meta.ef_construction as usize)
+    }
+
+    /// Runs `f` on the element at `node` with its page share-locked.
+    fn with_element<R>(&self, node: Address, f: impl FnOnce(Element<'_>, PageRef<'_>) -> R) -> R {
+        let page = self.index.read(node.block, GRAPH_PAGE);
+        let page = page.page();
+        let bytes = page.item(node.offset).unwrap_or_else(|| corrupted(&self.index, node.block, "lacks a linked element"));
+        let element = Element::decode(bytes, self.dimensions).unwrap_or_else(|e| corrupted(&self.index, node.block, &e.to_string()));
+        f(element, page)
+    }
+
+    /// The state and heap TID of an element, for deciding what a scan returns.
+    pub fn element_status(&self, node: Address) -> (ElementState, Address) {
+        self.with_element(node, |element, _| (element.state(), element.heap_tid()))
+    }
+
+    fn decode_neighbors<'p>(&self, page: PageRef<'p>, at: Address) -> Neighbors<'p> {
+        let bytes = page.item(at.offset).unwrap_or_else(|| corrupted(&self.index, at.block, "lacks a neighbor tuple"));
+        Neighbors::decode(bytes, self.m).unwrap_or_else(|e| corrupted(&self.index, at.block, &e.to_string()))
+    }
+
+    /// The address of `node`'s neighbor tuple and its links on `level`.
+    fn read_links(&self, node: Address, level: usize, out: &mut Vec<Address>) -> Address {
+        let (at, done) = self.with_element(node, |element, page| {
+            let at = element.neighbors();
+            if element.state() == ElementState::Free {
+                return (at, true);
+            }
+            // The neighbor tuple usually shares the element's page.
+            if at.block == node.block {
+                self.decode_neighbors(page, at).read_layer(level, out);
+                return (at, true);
+            }
+            (at, false)
+        });
+        if !done {
+            let page = self.index.read(at.block, GRAPH_PAGE);
+            self.decode_neighbors(page.page(), at).read_layer(level, out);
+        }
+        at
+    }
+}
+
+impl Graph for PageGraph {
+    type Node = Address;
+    type Visited = HashVisited<Address>;
+
+    fn entry_point(&mut self) -> Option<(Address, usize)> {
+        let meta = read_meta(&self.index);
+        meta.entry.is_valid().then_some((meta.entry, meta.entry_level as usize))
+    }
+
+    fn distance(&mut self, query: &[f32], node: Address) -> f32 {
+        let score = self.score;
+        self.with_element(node, |element, _| score(query, element.vector()))
+    }
+
+    fn distance_between(&mut self, a: Address, b: Address) -> f32 {
+        if self.cached.as_ref().is_none_or(|(at, _)| *at != a) {
+            let mut vector = self.cached.take().map(|(_, v)| v).unwrap_or_default();
+            self.load_vector(a, &mut vector);
+            self.cached = Some((a, vector));
+        }
+        let (_, vector) = self.cached.take().expect("just cached");
+        let distance = self.distance(&vector, b);
+        self.cached = Some((a, vector));
+        distance
+    }
+
+    fn load_vector(&mut self, node: Address, out: &mut Vec<f32>) {
+        out.clear();
+        self.with_element(node, |element, _| out.extend_from_slice(element.vector()));
+    }
+
+    fn neighbors(&mut self, node: Address, level: usize, out: &mut Vec<Address>) {
+        self.read_links(node, level, out);
+    }
+
+    fn new_visited(&self) -> HashVisited<Address> {
+        HashVisited::default()
+    }
+}
+
+impl GraphMut for PageGraph {
+    /// Optimistic: the new list is computed without holding a lock (it reads
+    /// other pages), then written only if the list did not change meanwhile.
+    fn update_neighbors(&mut self, node: Address, level: usize, update: &mut dyn FnMut(&mut Self, &[Address]) -> Vec<Address>) {
+        loop {
+            let mut current = Vec::new();
+            let at = self.read_links(node, level, &mut current);
+            let new = update(self, &current);
+            if new == current {
+                return;
+            }
+            let buffer = self.index.lock_exclusive(at.block, GRAPH_PAGE);
+            if !self.decode_neighbors(buffer.page(), at).layer_equals(level, &current) {
+                continue; // a concurrent insert changed it: recompute
+            }
+            let mut record = WalRecord::start(&self.index);
+            let slot = record.register(buffer);
+            let mut page = record.page(slot);
+            let bytes = page.item_mut(at.offset).expect("checked above");
+            format::write_layer(bytes, self.m, level, &new);
+            record.commit();
+            return;
+        }
+    }
+
+    fn promote_entry_point(&mut self, node: Address, level: usize) {
+        update_meta(&self.index, |meta| {
+            if !meta.entry.is_valid() || level > meta.entry_level as usize {
+                meta.entry = node;
+                meta.entry_level = level as u8;
+            }
+        });
+    }
+}
+
+/// Stores a new, unlinked element (reusing a slot VACUUM freed when one
+/// fits) and returns its address. The caller links it with `hnsw::insert`.
+pub fn add_element(index: &Index, meta: &MetaPage, heap_tid: Address, vector: &[f32], level: usize) -> Address {
+    if meta.free_block != INVALID_BLOCK {
+        if let Some(address) = reuse_free_slot(index, meta, heap_tid, vector, level) {
+            return address;
+        }
+    }
+    append_element(index, meta.m as usize, heap_tid, vector, level)
+}
+
+/// Looks for a freed element whose neighbor tuple has room for `level`,
+/// from the meta page's hint on; forgets the hint when there is none left.
+fn reuse_free_slot(index: &Index, meta: &MetaPage, heap_tid: Address, vector: &[f32], level: usize) -> Option<Address> {
+    let dimensions = meta.dimensions as usize;
+    let m = meta.m as usize;
+    for block in meta.free_block..index.block_count() {
+        let candidate = {
+            let page = index.read(block, GRAPH_PAGE);
+            let page = page.page();
+            (1..=page.max_offset()).find(|&offset| {
+                page.item(offset)
+                    .and_then(|bytes| Element::decode(bytes, dimensions).ok())
+                    .is_some_and(|e| {
+                        e.state() == ElementState::Free
+                            && e.neighbors().block == block
+                            && page.item(e.neighbors().offset).and_then(|n| Neighbors::decode(n, m).ok()).is_some_and(|n| n.layers() > level)
+                    })
+            })
+        };
+        let Some(offset) = candidate else { continue };
+        // Recheck under the exclusive lock: another insert may have taken it.
+        let buffer = index.lock_exclusive(block, GRAPH_PAGE);
+        let element = buffer.page().item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok());
+        let Some(element) = element.filter(|e| e.state() == ElementState::Free) else { continue };
+        let neighbors_at = element.neighbors();
+        let mut record = WalRecord::start(index);
+        let slot = record.register(buffer);
+        let mut page = record.page(slot);
+        format::reuse_element(page.item_mut(offset).expect("checked"), level, heap_tid, vector);
+        format::clear_layers(page.item_mut(neighbors_at.offset).expect("checked"));
+        record.commit();
+        if block != meta.free_block {
+            update_meta(index, |meta| meta.free_block = block);
+        }
+        return Some(Address { block, offset });
+    }
+    update_meta(index, |meta| meta.free_block = INVALID_BLOCK);
+    None
+}
+
+/// Appends an element and its empty neighbor tuple to the last page, or to
+/// a new one. Holds the meta page (block 0, locked first) while it does, so
+/// concurrent inserts agree on the last page.
+fn append_element(index: &Index, m: usize, heap_tid: Address, vector: &[f32], level: usize) -> Address {
+    let mut element_bytes = Vec::new();
+    let mut neighbor_bytes = Vec::new();
+    format::encode_empty_neighbors(m, level, &mut neighbor_bytes);
+
+    let meta_buffer = index.lock_exclusive(META_BLOCK, META_PAGE);
+    let mut meta = decode_meta(index, meta_buffer.page());
+    let mut record = WalRecord::start(index);
+    let meta_slot = record.register(meta_buffer);
+
+    let needed = item_space(format::element_bytes(vector.len())) + item_space(neighbor_bytes.len());
+    let last = if meta.insert_block != INVALID_BLOCK {
+        let buffer = index.lock_exclusive(meta.insert_block, GRAPH_PAGE);
+        Some(record.register(buffer))
+    } else {
+        None
+    };
+    let slot = match last {
+        Some(slot) if record.page(slot).as_ref().free_space() + 4 >= needed => slot,
+        _ => new_graph_page(index, &mut record),
+    };
+    // Both tuples on one page when they fit; a very large element gets its
+    // neighbor tuple on the next page.
+    let neighbors_slot = if record.page(slot).as_ref().free_space() + 4 >= needed { slot } else { new_graph_page(index, &mut record) };
+    let neighbors_offset = record.page(neighbors_slot).add_item(&neighbor_bytes).expect("room was checked");
+    let neighbors_at = Address { block: record.block(neighbors_slot), offset: neighbors_offset };
+    format::encode_element(level, heap_tid, neighbors_at, vector, &mut element_bytes);
+    let offset = record.page(slot).add_item(&element_bytes).expect("room was checked");
+    let address = Address { block: record.block(slot), offset };
+
+    meta.insert_block = record.block(neighbors_slot).max(record.block(slot));
+    meta.encode(record.page(meta_slot).contents_mut(META_BYTES));
+    record.commit();
+    address
+}
+
+fn new_graph_page(index: &Index, record: &mut WalRecord) -> usize {
+    let slot = record.register(index.extend());
+    record.page(slot).init(GRAPH_PAGE);
+    slot
+}
+
+/// The page space an item takes: its MAXALIGNed length and a line pointer.
+pub fn item_space(len: usize) -> usize {
+    len.next_multiple_of(pg_sys::MAXIMUM_ALIGNOF as usize) + std::mem::size_of::<pg_sys::ItemIdData>()
+}

@@ -1,0 +1,74 @@
+//! INSERT into a built index.
+//!
+//! The new element is stored unlinked first, then linked in by the
+//! algorithm (its own lists, then the reverse links), so a concurrent scan
+//! only ever reaches complete elements. Concurrent inserts meet only in
+//! single-page updates (see `PageGraph::update_neighbors`); VACUUM keeps them
+//! out while it repairs the graph (UPDATE_LOCK).
+
+use std::cell::RefCell;
+
+use pgrx::prelude::*;
+use pgrx::pg_sys;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use vector_core::hnsw::{self, Graph, LevelGenerator};
+
+use super::format::{Address, UPDATE_LOCK};
+use super::graph::{add_element, read_meta, PageGraph};
+use super::prepare_vector;
+use crate::storage::Index;
+use crate::vector::PgVector;
+
+thread_local! {
+    /// Level draws for inserts; seeded per backend.
+    static RNG: RefCell<SmallRng> = RefCell::new(SmallRng::seed_from_u64(
+        // SAFETY: reading the backend's pid and the current timestamp.
+        unsafe { (pg_sys::MyProcPid as u64) << 32 ^ pg_sys::GetCurrentTimestamp() as u64 }
+    ));
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn aminsert(
+    index_relation: pg_sys::Relation,
+    values: *mut pg_sys::Datum,
+    is_null: *mut bool,
+    heap_tid: pg_sys::ItemPointer,
+    _heap: pg_sys::Relation,
+    _check_unique: pg_sys::IndexUniqueCheck::Type,
+    _index_unchanged: bool,
+    _index_info: *mut pg_sys::IndexInfo,
+) -> bool {
+    if unsafe { *is_null } {
+        return false; // NULLs are not indexed
+    }
+    // SAFETY: an open index; the key column is a non-null vector.
+    let index = unsafe { Index::from_raw(index_relation) };
+    let vector = unsafe { PgVector::from_datum_unchecked(*values) };
+    let (block, offset) = pgrx::itemptr::item_pointer_get_both(unsafe { *heap_tid });
+    let metric = read_meta(&index).metric.metric();
+    if let Some(vector) = prepare_vector(metric, vector.as_slice()) {
+        insert_vector(&index, Address { block, offset }, &vector);
+    }
+    false
+}
+
+/// Adds one prepared vector to the index on disk.
+pub fn insert_vector(index: &Index, heap_tid: Address, vector: &[f32]) {
+    let _update = index.lock_pseudo_page(UPDATE_LOCK, false);
+    let meta = read_meta(index);
+    if vector.len() != meta.dimensions as usize {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            format!("expected {} dimensions, not {}", meta.dimensions, vector.len())
+        );
+    }
+    let params = PageGraph::params(&meta);
+    let max_level = super::format::max_level(params.m);
+    let level = RNG.with(|rng| LevelGenerator::new(&params).draw(&mut *rng.borrow_mut())).min(max_level);
+    let node = add_element(index, &meta, heap_tid, vector, level);
+    let mut graph = PageGraph::open(*index, &meta);
+    let mut visited = graph.new_visited();
+    hnsw::insert(&mut graph, &params, node, vector, level, &mut visited);
+}

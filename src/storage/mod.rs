@@ -1,0 +1,302 @@
+//! The only module that touches PostgreSQL buffers, pages and WAL.
+//!
+//! Everything above it works with guards:
+//! - [`SharedPage`]: a pinned, share-locked page to read; released on drop.
+//! - [`WalRecord`]: exclusively locked pages being changed under one generic
+//!   WAL record; [`WalRecord::commit`] logs the change, dropping it without
+//!   committing (an error, a panic) discards every change.
+//! - [`BuildPage`]: a new page written during an index build without WAL;
+//!   the build logs all pages at the end with [`Index::log_all_pages`].
+//! - [`PageLock`]: a heavyweight lock on a pseudo page, released on drop.
+//!
+//! Lock order: a backend holds at most one buffer content lock at a time,
+//! except inside one [`WalRecord`], which locks its pages in ascending block
+//! order. Heavyweight page locks are taken before any buffer lock.
+
+mod page;
+
+pub use page::{PageMut, PageRef, PageTag};
+
+use pgrx::pg_sys;
+use pgrx::PgSqlErrorCode;
+
+pub type BlockNumber = u32;
+pub type OffsetNumber = u16;
+pub const INVALID_BLOCK: BlockNumber = pg_sys::InvalidBlockNumber;
+
+/// An open index relation.
+#[derive(Clone, Copy)]
+pub struct Index {
+    rel: pg_sys::Relation,
+}
+
+impl Index {
+    /// # Safety
+    /// `rel` must be an open index relation that outlives every use.
+    pub unsafe fn from_raw(rel: pg_sys::Relation) -> Self {
+        Self { rel }
+    }
+
+    pub fn raw(&self) -> pg_sys::Relation {
+        self.rel
+    }
+
+    pub fn name(&self) -> String {
+        // SAFETY: an open relation has a valid rd_rel with a NUL-terminated name.
+        unsafe { pgrx::name_data_to_str(&(*(*self.rel).rd_rel).relname).to_owned() }
+    }
+
+    pub fn block_count(&self) -> BlockNumber {
+        // SAFETY: an open relation.
+        unsafe { pg_sys::RelationGetNumberOfBlocksInFork(self.rel, pg_sys::ForkNumber::MAIN_FORKNUM) }
+    }
+
+    /// Whether changes to this index must be WAL-logged (not for unlogged
+    /// or temporary relations).
+    pub fn needs_wal(&self) -> bool {
+        // SAFETY: an open relation.
+        unsafe { (*(*self.rel).rd_rel).relpersistence == pg_sys::RELPERSISTENCE_PERMANENT as std::ffi::c_char }
+    }
+
+    /// Pins and share-locks `block`, checking that it is a page of `tag`'s kind.
+    pub fn read(&self, block: BlockNumber, tag: PageTag) -> SharedPage {
+        let buffer = self.pin(block, pg_sys::ForkNumber::MAIN_FORKNUM);
+        // SAFETY: a pinned buffer.
+        unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32) };
+        let page = SharedPage { buffer };
+        check_tag(self, block, page.page(), tag);
+        page
+    }
+
+    /// Pins and exclusively locks `block` for a change, checking its tag.
+    pub fn lock_exclusive(&self, block: BlockNumber, tag: PageTag) -> ExclusiveBuffer {
+        let buffer = self.pin(block, pg_sys::ForkNumber::MAIN_FORKNUM);
+        // SAFETY: a pinned buffer.
+        unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32) };
+        let locked = ExclusiveBuffer { buffer, block, fresh: false };
+        // SAFETY: we hold the exclusive lock.
+        check_tag(self, block, unsafe { PageRef::from_raw(pg_sys::BufferGetPage(buffer).cast()) }, tag);
+        locked
+    }
+
+    /// Adds a new, exclusively locked page at the end of the relation. The
+    /// caller initializes it (in a [`WalRecord`] it is logged as a full image).
+    pub fn extend(&self) -> ExclusiveBuffer {
+        self.extend_fork(pg_sys::ForkNumber::MAIN_FORKNUM)
+    }
+
+    fn extend_fork(&self, fork: pg_sys::ForkNumber::Type) -> ExclusiveBuffer {
+        // SAFETY: extending under the relation extension lock, as PostgreSQL requires.
+        unsafe {
+            pg_sys::LockRelationForExtension(self.rel, pg_sys::ExclusiveLock as i32);
+            let buffer = pg_sys::ReadBufferExtended(self.rel, fork, pg_sys::InvalidBlockNumber, pg_sys::ReadBufferMode::RBM_NORMAL, std::ptr::null_mut());
+            pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            pg_sys::UnlockRelationForExtension(self.rel, pg_sys::ExclusiveLock as i32);
+            ExclusiveBuffer { buffer, block: pg_sys::BufferGetBlockNumber(buffer), fresh: true }
+        }
+    }
+
+    /// A new page for an index build, written without WAL.
+    pub fn extend_for_build(&self, tag: PageTag) -> BuildPage {
+        let mut buffer = self.extend();
+        buffer.page_mut().init(tag);
+        BuildPage { buffer: Some(buffer) }
+    }
+
+    /// Writes `tag`'s initial page as block 0 of the init fork, for an
+    /// unlogged index (ambuildempty), and logs it.
+    pub fn write_init_fork_page(&self, tag: PageTag, fill: impl FnOnce(&mut PageMut)) {
+        let mut buffer = self.extend_fork(pg_sys::ForkNumber::INIT_FORKNUM);
+        let mut page = buffer.page_mut();
+        page.init(tag);
+        fill(&mut page);
+        // SAFETY: an exclusively locked buffer whose page we just wrote.
+        unsafe {
+            pg_sys::MarkBufferDirty(buffer.buffer);
+            pg_sys::log_newpage_buffer(buffer.buffer, true);
+        }
+    }
+
+    /// WAL-logs every page of the main fork as a full image: the end of a
+    /// build that wrote its pages without WAL.
+    pub fn log_all_pages(&self) {
+        if self.needs_wal() {
+            let blocks = self.block_count();
+            // SAFETY: the pages exist and are not being changed concurrently (build).
+            unsafe { pg_sys::log_newpage_range(self.rel, pg_sys::ForkNumber::MAIN_FORKNUM, 0, blocks, true) };
+        }
+    }
+
+    /// Takes a heavyweight lock on a pseudo page number that no real page
+    /// uses; used as a reader/writer lock between scans, inserts and VACUUM.
+    pub fn lock_pseudo_page(&self, pseudo_block: BlockNumber, exclusive: bool) -> PageLock {
+        let mode = if exclusive { pg_sys::ExclusiveLock } else { pg_sys::ShareLock } as i32;
+        // SAFETY: an open relation; the lock is released by the guard or at transaction end.
+        unsafe { pg_sys::LockPage(self.rel, pseudo_block, mode) };
+        PageLock { rel: self.rel, block: pseudo_block, mode }
+    }
+
+    fn pin(&self, block: BlockNumber, fork: pg_sys::ForkNumber::Type) -> pg_sys::Buffer {
+        if block >= self.block_count() {
+            corrupted(self, block, "points past the end of the index");
+        }
+        // SAFETY: an open relation and an existing block.
+        unsafe { pg_sys::ReadBufferExtended(self.rel, fork, block, pg_sys::ReadBufferMode::RBM_NORMAL, std::ptr::null_mut()) }
+    }
+}
+
+/// Reports index corruption as an ERROR (never a crash).
+pub fn corrupted(index: &Index, block: BlockNumber, what: &str) -> ! {
+    pgrx::ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_INDEX_CORRUPTED,
+        format!("index \"{}\" is corrupted: block {block} {what}", index.name()),
+        "REINDEX the index."
+    );
+}
+
+fn check_tag(index: &Index, block: BlockNumber, page: PageRef<'_>, expected: PageTag) {
+    match page.tag() {
+        Some(tag) if tag == expected => {}
+        Some(tag) => corrupted(index, block, &format!("has page kind {:#x}/{} where {:#x}/{} was expected", tag.magic, tag.kind, expected.magic, expected.kind)),
+        None => corrupted(index, block, "is not an index page of this kind"),
+    }
+}
+
+/// A pinned, share-locked page; unlocked and unpinned on drop.
+pub struct SharedPage {
+    buffer: pg_sys::Buffer,
+}
+
+impl SharedPage {
+    pub fn page(&self) -> PageRef<'_> {
+        // SAFETY: the buffer stays pinned and share-locked while `self` lives.
+        unsafe { PageRef::from_raw(pg_sys::BufferGetPage(self.buffer).cast()) }
+    }
+}
+
+impl Drop for SharedPage {
+    fn drop(&mut self) {
+        // SAFETY: we pinned and locked this buffer.
+        unsafe { pg_sys::UnlockReleaseBuffer(self.buffer) };
+    }
+}
+
+/// A pinned, exclusively locked buffer; hand it to a [`WalRecord`] to change it.
+pub struct ExclusiveBuffer {
+    buffer: pg_sys::Buffer,
+    block: BlockNumber,
+    /// A page just added to the relation (logged as a full image).
+    fresh: bool,
+}
+
+impl ExclusiveBuffer {
+    pub fn page(&self) -> PageRef<'_> {
+        // SAFETY: exclusively locked while `self` lives.
+        unsafe { PageRef::from_raw(pg_sys::BufferGetPage(self.buffer).cast()) }
+    }
+
+    /// Direct access, for pages that are not WAL-logged page by page.
+    fn page_mut(&mut self) -> PageMut<'_> {
+        // SAFETY: exclusively locked while `self` lives.
+        unsafe { PageMut::from_raw(pg_sys::BufferGetPage(self.buffer).cast()) }
+    }
+}
+
+impl Drop for ExclusiveBuffer {
+    fn drop(&mut self) {
+        // SAFETY: we pinned and locked this buffer.
+        unsafe { pg_sys::UnlockReleaseBuffer(self.buffer) };
+    }
+}
+
+/// Changes to up to four pages, logged atomically as one generic WAL record.
+pub struct WalRecord {
+    state: *mut pg_sys::GenericXLogState,
+    /// The locked buffers and the working copies GenericXLog gave for them.
+    pages: Vec<(ExclusiveBuffer, pg_sys::Page)>,
+}
+
+impl WalRecord {
+    pub fn start(index: &Index) -> Self {
+        // SAFETY: an open relation.
+        let state = unsafe { pg_sys::GenericXLogStart(index.raw()) };
+        Self { state, pages: Vec::with_capacity(2) }
+    }
+
+    /// Adds a locked page to the record; returns its slot for [`Self::page`].
+    pub fn register(&mut self, buffer: ExclusiveBuffer) -> usize {
+        assert!(self.pages.len() < pg_sys::MAX_GENERIC_XLOG_PAGES as usize, "a generic WAL record covers at most 4 pages");
+        let flags = if buffer.fresh { pg_sys::GENERIC_XLOG_FULL_IMAGE as i32 } else { 0 };
+        // SAFETY: a started record and an exclusively locked buffer.
+        let image = unsafe { pg_sys::GenericXLogRegisterBuffer(self.state, buffer.buffer, flags) };
+        self.pages.push((buffer, image));
+        self.pages.len() - 1
+    }
+
+    pub fn block(&self, slot: usize) -> BlockNumber {
+        self.pages[slot].0.block
+    }
+
+    /// The working copy of a registered page; changes become real on commit.
+    pub fn page(&mut self, slot: usize) -> PageMut<'_> {
+        // SAFETY: GenericXLog's image of a buffer we hold exclusively.
+        unsafe { PageMut::from_raw(self.pages[slot].1.cast()) }
+    }
+
+    /// Applies and logs every change, then releases the pages.
+    pub fn commit(mut self) {
+        // SAFETY: a started record whose buffers we still hold.
+        unsafe { pg_sys::GenericXLogFinish(self.state) };
+        self.state = std::ptr::null_mut();
+        // Dropping `self` releases the buffers.
+    }
+}
+
+impl Drop for WalRecord {
+    fn drop(&mut self) {
+        if !self.state.is_null() {
+            // SAFETY: a record never finished: discard its working copies.
+            unsafe { pg_sys::GenericXLogAbort(self.state) };
+        }
+        // `pages` drops next, unlocking and unpinning each buffer.
+    }
+}
+
+/// A page added by an index build; marked dirty and released on drop.
+pub struct BuildPage {
+    buffer: Option<ExclusiveBuffer>,
+}
+
+impl BuildPage {
+    pub fn block(&self) -> BlockNumber {
+        self.buffer.as_ref().expect("live until dropped").block
+    }
+
+    pub fn page(&mut self) -> PageMut<'_> {
+        self.buffer.as_mut().expect("live until dropped").page_mut()
+    }
+}
+
+impl Drop for BuildPage {
+    fn drop(&mut self) {
+        if let Some(buffer) = self.buffer.take() {
+            // SAFETY: an exclusively locked buffer we wrote.
+            unsafe { pg_sys::MarkBufferDirty(buffer.buffer) };
+        }
+    }
+}
+
+/// A heavyweight page lock; released on drop.
+pub struct PageLock {
+    rel: pg_sys::Relation,
+    block: BlockNumber,
+    mode: i32,
+}
+
+impl Drop for PageLock {
+    fn drop(&mut self) {
+        // SAFETY: we took exactly this lock.
+        unsafe { pg_sys::UnlockPage(self.rel, self.block, self.mode) };
+    }
+}
