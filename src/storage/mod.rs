@@ -8,14 +8,18 @@
 //! - [`BuildPage`]: a new page written during an index build without WAL;
 //!   the build logs all pages at the end with [`Index::log_all_pages`].
 //! - [`PageLock`]: a heavyweight lock on a pseudo page, released on drop.
+//! - [`PinnedPages`]: pages kept pinned for one search, so a graph walk
+//!   pays the buffer-table lookup once per page instead of once per hop.
 //!
 //! Lock order: a backend holds at most one buffer content lock at a time,
 //! except inside one [`WalRecord`], which locks its pages in ascending block
 //! order. Heavyweight page locks are taken before any buffer lock.
 
 mod page;
+mod pinned;
 
 pub use page::{PageMut, PageRef, PageTag};
+pub use pinned::PinnedPages;
 
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
@@ -136,10 +140,17 @@ impl Index {
         PageLock { rel: self.rel, block: pseudo_block, mode }
     }
 
+    /// Pins an existing block. Asking the size of the relation costs a system
+    /// call, so only callers without a cached size check it here.
     fn pin(&self, block: BlockNumber, fork: pg_sys::ForkNumber::Type) -> pg_sys::Buffer {
         if block >= self.block_count() {
             corrupted(self, block, "points past the end of the index");
         }
+        self.pin_unchecked(block, fork)
+    }
+
+    /// Pins a block the caller knows to exist.
+    pub(crate) fn pin_unchecked(&self, block: BlockNumber, fork: pg_sys::ForkNumber::Type) -> pg_sys::Buffer {
         // SAFETY: an open relation and an existing block.
         unsafe { pg_sys::ReadBufferExtended(self.rel, fork, block, pg_sys::ReadBufferMode::RBM_NORMAL, std::ptr::null_mut()) }
     }
@@ -155,7 +166,7 @@ pub fn corrupted(index: &Index, block: BlockNumber, what: &str) -> ! {
     );
 }
 
-fn check_tag(index: &Index, block: BlockNumber, page: PageRef<'_>, expected: PageTag) {
+pub(crate) fn check_tag(index: &Index, block: BlockNumber, page: PageRef<'_>, expected: PageTag) {
     match page.tag() {
         Some(tag) if tag == expected => {}
         Some(tag) => corrupted(index, block, &format!("has page kind {:#x}/{} where {:#x}/{} was expected", tag.magic, tag.kind, expected.magic, expected.kind)),

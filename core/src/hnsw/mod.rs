@@ -23,7 +23,7 @@ pub use memory::{MemoryBuilder, MemoryGraph};
 pub use params::{HnswParams, LevelGenerator};
 pub use repair::repair_neighbors;
 pub use search::{greedy_descent, knn_search, search_layer, Candidate};
-pub use visited::{GenerationVisited, HashVisited, Visited};
+pub use visited::{GenerationVisited, HashVisited, MixHasher, Visited};
 
 #[cfg(test)]
 mod tests;

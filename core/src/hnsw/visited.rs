@@ -48,9 +48,11 @@ pub struct HashVisited<N> {
     seen: HashSet<N, BuildHasherDefault<MixHasher>>,
 }
 
-impl<N> Default for HashVisited<N> {
+impl<N: Hash + Eq> Default for HashVisited<N> {
     fn default() -> Self {
-        Self { seen: HashSet::default() }
+        let mut seen = HashSet::default();
+        seen.reserve(1024);
+        Self { seen }
     }
 }
 

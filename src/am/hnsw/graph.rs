@@ -9,7 +9,7 @@ use vector_core::hnsw::{Graph, GraphMut, HashVisited, HnswParams};
 use super::format::{
     self, Address, Element, ElementState, MetaPage, Neighbors, StoredMetric, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE,
 };
-use crate::storage::{corrupted, Index, PageRef, WalRecord, INVALID_BLOCK};
+use crate::storage::{corrupted, Index, PageRef, PinnedPages, WalRecord, INVALID_BLOCK};
 
 impl StoredMetric {
     pub fn metric(self) -> Metric {
@@ -46,6 +46,7 @@ pub fn update_meta(index: &Index, change: impl FnOnce(&mut MetaPage)) {
 
 pub struct PageGraph {
     index: Index,
+    pages: PinnedPages,
     dimensions: usize,
     m: usize,
     score: fn(&[f32], &[f32]) -> f32,
@@ -57,6 +58,7 @@ impl PageGraph {
     pub fn open(index: Index, meta: &MetaPage) -> Self {
         Self {
             index,
+            pages: PinnedPages::new(index, GRAPH_PAGE),
             dimensions: meta.dimensions as usize,
             m: meta.m as usize,
             score: meta.metric.metric().score_fn(),
@@ -68,18 +70,18 @@ impl PageGraph {
         HnswParams::new(meta.m as usize, meta.ef_construction as usize)
     }
 
-    /// Runs `f` on the element at `node` with its page share-locked.
-    fn with_element<R>(&self, node: Address, f: impl FnOnce(Element<'_>, PageRef<'_>) -> R) -> R {
-        let page = self.index.read(node.block, GRAPH_PAGE);
-        let page = page.page();
-        let bytes = page.item(node.offset).unwrap_or_else(|| corrupted(&self.index, node.block, "lacks a linked element"));
-        let element = Element::decode(bytes, self.dimensions).unwrap_or_else(|e| corrupted(&self.index, node.block, &e.to_string()));
-        f(element, page)
+    /// Runs `f` on the element at `node`. The page is pinned, not locked:
+    /// `f` may read only the vector, heap TID and state (the format's
+    /// immutable parts; a state change is a single byte).
+    fn with_element<R>(&mut self, node: Address, f: impl FnOnce(Element<'_>) -> R) -> R {
+        let page = self.pages.unlocked(node.block);
+        let element = decode_element(&self.index, page, node, self.dimensions);
+        f(element)
     }
 
     /// The state and heap TID of an element, for deciding what a scan returns.
-    pub fn element_status(&self, node: Address) -> (ElementState, Address) {
-        self.with_element(node, |element, _| (element.state(), element.heap_tid()))
+    pub fn element_status(&mut self, node: Address) -> (ElementState, Address) {
+        self.with_element(node, |element| (element.state(), element.heap_tid()))
     }
 
     fn decode_neighbors<'p>(&self, page: PageRef<'p>, at: Address) -> Neighbors<'p> {
@@ -87,26 +89,30 @@ impl PageGraph {
         Neighbors::decode(bytes, self.m).unwrap_or_else(|e| corrupted(&self.index, at.block, &e.to_string()))
     }
 
-    /// The address of `node`'s neighbor tuple and its links on `level`.
-    fn read_links(&self, node: Address, level: usize, out: &mut Vec<Address>) -> Address {
-        let (at, done) = self.with_element(node, |element, page| {
-            let at = element.neighbors();
-            if element.state() == ElementState::Free {
-                return (at, true);
-            }
-            // The neighbor tuple usually shares the element's page.
-            if at.block == node.block {
-                self.decode_neighbors(page, at).read_layer(level, out);
-                return (at, true);
-            }
-            (at, false)
-        });
-        if !done {
-            let page = self.index.read(at.block, GRAPH_PAGE);
-            self.decode_neighbors(page.page(), at).read_layer(level, out);
+    /// The address of `node`'s neighbor tuple and its links on `level`,
+    /// read under a share lock (links change in place).
+    fn read_links(&mut self, node: Address, level: usize, out: &mut Vec<Address>) -> Address {
+        let lock = self.pages.shared(node.block);
+        let element = decode_element(&self.index, lock.page(), node, self.dimensions);
+        let at = element.neighbors();
+        if element.state() == ElementState::Free {
+            return at;
+        }
+        // The neighbor tuple usually shares the element's page.
+        if at.block == node.block {
+            self.decode_neighbors(lock.page(), at).read_layer(level, out);
+        } else {
+            drop(lock);
+            let lock = self.pages.shared(at.block);
+            self.decode_neighbors(lock.page(), at).read_layer(level, out);
         }
         at
     }
+}
+
+fn decode_element<'p>(index: &Index, page: PageRef<'p>, node: Address, dimensions: usize) -> Element<'p> {
+    let bytes = page.item(node.offset).unwrap_or_else(|| corrupted(index, node.block, "lacks a linked element"));
+    Element::decode(bytes, dimensions).unwrap_or_else(|e| corrupted(index, node.block, &e.to_string()))
 }
 
 impl Graph for PageGraph {
@@ -120,7 +126,7 @@ impl Graph for PageGraph {
 
     fn distance(&mut self, query: &[f32], node: Address) -> f32 {
         let score = self.score;
-        self.with_element(node, |element, _| score(query, element.vector()))
+        self.with_element(node, |element| score(query, element.vector()))
     }
 
     fn distance_between(&mut self, a: Address, b: Address) -> f32 {
@@ -137,7 +143,7 @@ impl Graph for PageGraph {
 
     fn load_vector(&mut self, node: Address, out: &mut Vec<f32>) {
         out.clear();
-        self.with_element(node, |element, _| out.extend_from_slice(element.vector()));
+        self.with_element(node, |element| out.extend_from_slice(element.vector()));
     }
 
     fn neighbors(&mut self, node: Address, level: usize, out: &mut Vec<Address>) {

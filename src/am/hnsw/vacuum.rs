@@ -44,13 +44,20 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
 
     let deleted = remove_dead_tids(&index, &is_dead, stats);
     if !deleted.is_empty() {
+        // Inserts stay out until no scan that could still reach a freed
+        // slot is running, so a reused slot is never read half-written.
         let _inserts_held_off = index.lock_pseudo_page(UPDATE_LOCK, true);
         repair_graph(&index, &deleted);
         free_slots(&index, &deleted);
+        wait_for_older_scans(&index);
     }
-    // Wait for older scans; new ones cannot see the removed rows.
-    drop(index.lock_pseudo_page(SCAN_LOCK, true));
     stats
+}
+
+/// Older scans may still return TIDs of rows this VACUUM removed; the heap
+/// must not reuse those slots until they are done.
+fn wait_for_older_scans(index: &Index) {
+    drop(index.lock_pseudo_page(SCAN_LOCK, true));
 }
 
 #[pg_guard]

@@ -1,0 +1,107 @@
+//! Pages pinned for the length of one graph operation.
+//!
+//! A search visits the same pages again and again; keeping them pinned turns
+//! each visit into a hash lookup. Bytes that never change while the page is
+//! reachable (element vectors and heap TIDs, see the hnsw format) are read
+//! under the pin alone; everything else under a share lock ([`SharedLock`]).
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use pgrx::pg_sys;
+use vector_core::hnsw::MixHasher;
+
+use super::{check_tag, corrupted, BlockNumber, Index, PageRef, PageTag};
+
+/// More pins than this and the oldest are released (all of them: a walk
+/// that wide is a VACUUM pass, which does not revisit pages much).
+const MAX_PINS: usize = 8192;
+
+pub struct PinnedPages {
+    index: Index,
+    tag: PageTag,
+    pins: HashMap<BlockNumber, pg_sys::Buffer, BuildHasherDefault<MixHasher>>,
+    /// The relation's size when last asked (it only grows).
+    known_blocks: BlockNumber,
+}
+
+impl PinnedPages {
+    /// Pins pages of `tag`'s kind from `index` on demand.
+    pub fn new(index: Index, tag: PageTag) -> Self {
+        let mut pins = HashMap::default();
+        pins.reserve(256);
+        Self { index, tag, pins, known_blocks: 0 }
+    }
+
+    fn buffer(&mut self, block: BlockNumber) -> pg_sys::Buffer {
+        if let Some(&buffer) = self.pins.get(&block) {
+            return buffer;
+        }
+        if self.pins.len() >= MAX_PINS {
+            self.release_all();
+        }
+        if block >= self.known_blocks {
+            self.known_blocks = self.index.block_count();
+            if block >= self.known_blocks {
+                corrupted(&self.index, block, "points past the end of the index");
+            }
+        }
+        let buffer = self.index.pin_unchecked(block, pg_sys::ForkNumber::MAIN_FORKNUM);
+        self.pins.insert(block, buffer);
+        let shared = SharedLock::new(buffer);
+        check_tag(&self.index, block, shared.page(), self.tag);
+        buffer
+    }
+
+    /// The page, pinned but not locked: read only bytes that cannot change
+    /// while the page is reachable.
+    pub fn unlocked(&mut self, block: BlockNumber) -> PageRef<'_> {
+        let buffer = self.buffer(block);
+        // SAFETY: pinned for as long as `self` lives; the caller reads only
+        // immutable bytes (see the module comment).
+        unsafe { PageRef::from_raw(pg_sys::BufferGetPage(buffer).cast()) }
+    }
+
+    /// The page, share-locked until the guard drops.
+    pub fn shared(&mut self, block: BlockNumber) -> SharedLock {
+        SharedLock::new(self.buffer(block))
+    }
+
+    fn release_all(&mut self) {
+        for (_, buffer) in self.pins.drain() {
+            // SAFETY: we pinned each buffer once.
+            unsafe { pg_sys::ReleaseBuffer(buffer) };
+        }
+    }
+}
+
+impl Drop for PinnedPages {
+    fn drop(&mut self) {
+        self.release_all();
+    }
+}
+
+/// A share lock on a page that [`PinnedPages`] keeps pinned.
+pub struct SharedLock {
+    buffer: pg_sys::Buffer,
+}
+
+impl SharedLock {
+    fn new(buffer: pg_sys::Buffer) -> Self {
+        // SAFETY: a pinned buffer.
+        unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32) };
+        Self { buffer }
+    }
+
+    pub fn page(&self) -> PageRef<'_> {
+        // SAFETY: share-locked while `self` lives.
+        unsafe { PageRef::from_raw(pg_sys::BufferGetPage(self.buffer).cast()) }
+    }
+}
+
+impl Drop for SharedLock {
+    fn drop(&mut self) {
+        // SAFETY: we locked it.
+        unsafe { pg_sys::LockBuffer(self.buffer, pg_sys::BUFFER_LOCK_UNLOCK as i32) };
+    }
+}
