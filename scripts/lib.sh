@@ -57,7 +57,8 @@ start_cluster() {
     as_root chown postgres:postgres "$CLUSTER_DIR"
     export PGHOST=$CLUSTER_DIR PGPORT=$((5500 + RANDOM % 400)) PGUSER=postgres PGDATABASE=postgres
     as_postgres "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres --auth=trust >/dev/null
-    as_postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w \
+    # RUST_BACKTRACE would add Rust backtraces to error details.
+    as_postgres env -u RUST_BACKTRACE "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w \
         -o "-c listen_addresses='' -k $CLUSTER_DIR -p $PGPORT ${EXTRA_SERVER_OPTIONS:-}" start >/dev/null
     trap stop_cluster EXIT
 }

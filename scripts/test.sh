@@ -32,7 +32,8 @@ tier_regress() {
     tests=$(cd "$REPO/pg_test/sql" && ls *.sql | sed 's/\.sql$//' | sort)
     # pg_regress needs write access to its output dir and the server to the
     # COPY files the tests write under /tmp.
-    if ! "$pg_regress" --inputdir="$REPO/pg_test" --outputdir="$outdir" --bindir="$PG_BIN" \
+    # The tests read the shared data sets through this variable.
+    if ! VECTOR_EXT_DATA=$(cd "$DATA" && pwd) "$pg_regress" --inputdir="$REPO/pg_test" --outputdir="$outdir" --bindir="$PG_BIN" \
         --host="$PGHOST" --port="$PGPORT" --user=postgres --load-extension=vector_ext $tests; then
         cat "$outdir/regression.diffs" 2>/dev/null | head -200
         return 1

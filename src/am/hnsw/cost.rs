@@ -40,7 +40,8 @@ pub unsafe extern "C-unwind" fn amcostestimate(
             return;
         }
         let tuples = info.tuples.max(1.0);
-        let ef = (EF_SEARCH.get() as f64).max((*root).limit_tuples);
+        // Without a LIMIT an iterative scan goes through the whole index.
+        let ef = if (*root).limit_tuples < 0.0 { tuples } else { (EF_SEARCH.get() as f64).max((*root).limit_tuples) };
         // A search evaluates about ef candidates times their links (2m, m = 16
         // by default), and reads a page per evaluation, mostly from cache.
         let evaluated = (ef * 32.0).min(tuples);

@@ -140,9 +140,15 @@ fn search(index: &Index, state: &mut ScanState) {
     let meta = read_meta(index);
     let mut graph = PageGraph::open(*index, &meta);
     let mut visited = graph.new_visited();
-    let found = knn_search(&mut graph, query, state.ef, &mut visited);
+    let mut found = knn_search(&mut graph, query, state.ef, &mut visited);
     state.exhausted = found.len() < state.ef;
-    let strict = ITERATIVE_SCAN.get() == IterativeScan::StrictOrder;
+    let iterative = ITERATIVE_SCAN.get();
+    if iterative != IterativeScan::Off && !state.exhausted {
+        // The far end of a result list is the least reliable; the next,
+        // wider search finds those rows again, and more accurately.
+        found.truncate(state.ef.div_ceil(2));
+    }
+    let strict = iterative == IterativeScan::StrictOrder;
     for candidate in found {
         let (element_state, heap_tid) = graph.element_status(candidate.node);
         if element_state != ElementState::Live || state.returned.contains(&heap_tid) {
