@@ -6,8 +6,11 @@ use super::{greedy_descent, search_layer, select_neighbors, Candidate, GraphMut,
 
 /// Rewrites the neighbor list of `node` on `level` without deleted elements.
 /// The replacements come from the deleted neighbors' own neighbors (the
-/// elements the deleted ones used to connect `node` to), chosen with the
-/// selection heuristic. Returns whether the list changed.
+/// elements the deleted ones used to connect `node` to); when those cannot
+/// fill the list (a whole region was deleted), a search from the entry point
+/// adds the nearest live elements, so the graph does not fall apart into
+/// pieces. Deleted elements keep their links until every list is repaired,
+/// so that search can still cross them. Returns whether the list changed.
 pub fn repair_neighbors<G: GraphMut>(
     graph: &mut G,
     params: &HnswParams,
@@ -16,12 +19,12 @@ pub fn repair_neighbors<G: GraphMut>(
     is_deleted: &dyn Fn(G::Node) -> bool,
 ) -> bool {
     let mut changed = false;
+    let max_degree = params.max_degree(level);
     graph.update_neighbors(node, level, &mut |g, current| {
-        if !current.iter().any(|&n| is_deleted(n)) {
-            changed = false;
+        changed = current.iter().any(|&n| is_deleted(n));
+        if !changed {
             return current.to_vec();
         }
-        changed = true;
         let mut pool: Vec<G::Node> = Vec::new();
         let mut second_hop = Vec::new();
         for &neighbor in current {
@@ -35,16 +38,14 @@ pub fn repair_neighbors<G: GraphMut>(
         }
         let mut seen = HashSet::new();
         pool.retain(|n| seen.insert(*n));
+        if pool.len() < max_degree {
+            let found = search_from_entry(g, params, node, level);
+            pool.extend(found.into_iter().map(|c| c.node).filter(|&n| n != node && !is_deleted(n) && seen.insert(n)));
+        }
         let mut candidates: Vec<Candidate<G::Node>> =
             pool.into_iter().map(|n| Candidate { distance: g.distance_between(node, n), node: n }).collect();
-        if candidates.is_empty() {
-            // Everything around `node` is gone: find it new neighbors the way
-            // an insert would.
-            candidates = search_from_entry(g, params, node, level);
-            candidates.retain(|c| c.node != node && !is_deleted(c.node));
-        }
         candidates.sort();
-        select_neighbors(g, &candidates, params.max_degree(level), true).into_iter().map(|c| c.node).collect()
+        select_neighbors(g, &candidates, max_degree, true).into_iter().map(|c| c.node).collect()
     });
     changed
 }

@@ -190,37 +190,45 @@ impl GraphMut for PageGraph {
     }
 }
 
-/// Stores a new, unlinked element (reusing a slot VACUUM freed when one
-/// fits) and returns its address. The caller links it with `hnsw::insert`.
-pub fn add_element(index: &Index, meta: &MetaPage, heap_tid: Address, vector: &[f32], level: usize) -> Address {
+/// Stores a new, unlinked element and returns its address and level. A slot
+/// VACUUM freed is reused whenever there is one, so the index does not grow
+/// across delete and insert cycles; the element's level is then capped at
+/// what the slot's neighbor tuple holds (a rare, harmless bend of the level
+/// distribution). The caller links it with `hnsw::insert`.
+pub fn add_element(index: &Index, meta: &MetaPage, heap_tid: Address, vector: &[f32], level: usize) -> (Address, usize) {
     if meta.free_block != INVALID_BLOCK {
-        if let Some(address) = reuse_free_slot(index, meta, heap_tid, vector, level) {
-            return address;
+        if let Some(placed) = reuse_free_slot(index, meta, heap_tid, vector, level) {
+            return placed;
         }
     }
-    append_element(index, meta.m as usize, heap_tid, vector, level)
+    (append_element(index, meta.m as usize, heap_tid, vector, level), level)
 }
 
-/// Looks for a freed element whose neighbor tuple has room for `level`,
-/// from the meta page's hint on; forgets the hint when there is none left.
-fn reuse_free_slot(index: &Index, meta: &MetaPage, heap_tid: Address, vector: &[f32], level: usize) -> Option<Address> {
+/// Looks for a freed element from the meta page's hint on, preferring one
+/// whose neighbor tuple has room for `level`; forgets the hint when there is
+/// none left.
+fn reuse_free_slot(index: &Index, meta: &MetaPage, heap_tid: Address, vector: &[f32], level: usize) -> Option<(Address, usize)> {
     let dimensions = meta.dimensions as usize;
     let m = meta.m as usize;
     for block in meta.free_block..index.block_count() {
-        let candidate = {
+        // (offset, levels its neighbor tuple holds) of the free slots here
+        let free: Vec<(u16, usize)> = {
             let page = index.read(block, GRAPH_PAGE);
             let page = page.page();
-            (1..=page.max_offset()).find(|&offset| {
-                page.item(offset)
-                    .and_then(|bytes| Element::decode(bytes, dimensions).ok())
-                    .is_some_and(|e| {
-                        e.state() == ElementState::Free
-                            && e.neighbors().block == block
-                            && page.item(e.neighbors().offset).and_then(|n| Neighbors::decode(n, m).ok()).is_some_and(|n| n.layers() > level)
-                    })
-            })
+            (1..=page.max_offset())
+                .filter_map(|offset| {
+                    let e = Element::decode(page.item(offset)?, dimensions).ok()?;
+                    if e.state() != ElementState::Free || e.neighbors().block != block {
+                        return None;
+                    }
+                    let layers = Neighbors::decode(page.item(e.neighbors().offset)?, m).ok()?.layers();
+                    Some((offset, layers - 1))
+                })
+                .collect()
         };
-        let Some(offset) = candidate else { continue };
+        let best = free.iter().filter(|&&(_, top)| top >= level).min_by_key(|&&(_, top)| top);
+        let Some(&(offset, slot_level)) = best.or_else(|| free.iter().max_by_key(|&&(_, top)| top)) else { continue };
+        let level = level.min(slot_level);
         // Recheck under the exclusive lock: another insert may have taken it.
         let buffer = index.lock_exclusive(block, GRAPH_PAGE);
         let element = buffer.page().item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok());
@@ -235,7 +243,7 @@ fn reuse_free_slot(index: &Index, meta: &MetaPage, heap_tid: Address, vector: &[
         if block != meta.free_block {
             update_meta(index, |meta| meta.free_block = block);
         }
-        return Some(Address { block, offset });
+        return Some((Address { block, offset }, level));
     }
     update_meta(index, |meta| meta.free_block = INVALID_BLOCK);
     None

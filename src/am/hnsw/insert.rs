@@ -67,7 +67,7 @@ pub fn insert_vector(index: &Index, heap_tid: Address, vector: &[f32]) {
     let params = PageGraph::params(&meta);
     let max_level = super::format::max_level(params.m);
     let level = RNG.with(|rng| LevelGenerator::new(&params).draw(&mut *rng.borrow_mut())).min(max_level);
-    let node = add_element(index, &meta, heap_tid, vector, level);
+    let (node, level) = add_element(index, &meta, heap_tid, vector, level);
     let mut graph = PageGraph::open(*index, &meta);
     let mut visited = graph.new_visited();
     hnsw::insert(&mut graph, &params, node, vector, level, &mut visited);
