@@ -33,7 +33,7 @@ DROP INDEX t_l1;
 -- inserts after the build are found
 CREATE INDEX t_l2 ON t USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 16);
 INSERT INTO t SELECT i, ARRAY[100 + i, 100, 100] FROM generate_series(2000, 2200) i;
-SELECT id FROM t ORDER BY v <-> '[2101,100,100]' LIMIT 3;
+SELECT id FROM t ORDER BY v <-> '[2101.4,100,100]' LIMIT 3;
 
 -- a query vector of the wrong dimension is an error; a NULL one (known only
 -- at run time) has no distance to anything, so the index returns no rows
@@ -98,7 +98,7 @@ CREATE TABLE r (id int, v vector(2));
 INSERT INTO r SELECT i, ARRAY[i, 0] FROM generate_series(1, 100) i;
 CREATE INDEX CONCURRENTLY r_idx ON r USING hnsw (v vector_l2_ops);
 REINDEX INDEX r_idx;
-SELECT id FROM r ORDER BY v <-> '[50,0]' LIMIT 3;
+SELECT id FROM r ORDER BY v <-> '[50.4,0]' LIMIT 3;
 DROP TABLE r;
 -- the opclasses pass amvalidate
 SELECT opcname, amvalidate(oid) FROM pg_opclass WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'hnsw') ORDER BY opcname;
