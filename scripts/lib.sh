@@ -57,10 +57,21 @@ start_cluster() {
     as_root chown postgres:postgres "$CLUSTER_DIR"
     export PGHOST=$CLUSTER_DIR PGPORT=$((5500 + RANDOM % 400)) PGUSER=postgres PGDATABASE=postgres
     as_postgres "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres --auth=trust >/dev/null
+    start_server
+    trap stop_cluster EXIT
+}
+
+start_server() {
     # RUST_BACKTRACE would add Rust backtraces to error details.
     as_postgres env -u RUST_BACKTRACE "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w \
         -o "-c listen_addresses='' -k $CLUSTER_DIR -p $PGPORT ${EXTRA_SERVER_OPTIONS:-}" start >/dev/null
-    trap stop_cluster EXIT
+}
+
+# Kills the server as a power loss would (no checkpoint, no clean shutdown)
+# and starts it again: recovery replays the WAL.
+crash_and_restart() {
+    as_postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate -w stop >/dev/null
+    start_server
 }
 
 stop_cluster() {

@@ -5,6 +5,10 @@ use crate::hnsw::Graph;
 
 /// Links `node`, already stored with `vector` and `level` but no links,
 /// into the graph.
+///
+/// The element's own lists are written on every layer before any other
+/// element links to it, so whoever reaches it (a concurrent search or
+/// insert) finds it complete.
 pub fn insert<G: GraphMut>(
     graph: &mut G,
     params: &HnswParams,
@@ -19,20 +23,48 @@ pub fn insert<G: GraphMut>(
     };
     // Layers above the new element's: greedy, ef = 1.
     let mut entry_points = greedy_descent(graph, vector, entry, entry_level, level, visited);
+    let mut chosen: Vec<(usize, Vec<G::Node>)> = Vec::new();
     for lc in (0..=level.min(entry_level)).rev() {
         let mut found = search_layer(graph, vector, &entry_points, params.ef_construction, lc, visited);
         found.retain(|c| c.node != node);
-        let max_degree = params.max_degree(lc);
-        let selected: Vec<G::Node> = select_neighbors(graph, &found, max_degree, true).into_iter().map(|c| c.node).collect();
-        graph.update_neighbors(node, lc, &mut |_, _| selected.clone());
-        for &neighbor in &selected {
-            graph.update_neighbors(neighbor, lc, &mut |g, current| add_link(g, neighbor, current, node, max_degree));
-        }
+        let selected = select_neighbors(graph, &found, params.max_degree(lc), true);
+        chosen.push((lc, selected.into_iter().map(|c| c.node).collect()));
         entry_points = found;
+    }
+    for (lc, selected) in &chosen {
+        graph.update_neighbors(node, *lc, &mut |_, _| selected.clone());
+    }
+    for (lc, selected) in chosen {
+        let max_degree = params.max_degree(lc);
+        let mut linked = false;
+        for &neighbor in &selected {
+            graph.update_neighbors(neighbor, lc, &mut |g, current| {
+                let links = add_link(g, neighbor, current, node, max_degree);
+                linked |= links.contains(&node);
+                links
+            });
+        }
+        if !linked {
+            // Every neighbor pruned the new element away: without a link to
+            // it, no search would ever reach it.
+            if let Some(&nearest) = selected.first() {
+                graph.update_neighbors(nearest, lc, &mut |_, current| force_link(current, node, max_degree));
+            }
+        }
     }
     if level > entry_level {
         graph.promote_entry_point(node, level);
     }
+}
+
+/// `current` with `new` in place of its last (furthest) link.
+fn force_link<N: Copy + PartialEq>(current: &[N], new: N, max_degree: usize) -> Vec<N> {
+    let mut links = current.to_vec();
+    if !links.contains(&new) {
+        links.truncate(max_degree - 1);
+        links.push(new);
+    }
+    links
 }
 
 /// `current` plus `new`, shrunk back to `max_degree` with the heuristic when full.
