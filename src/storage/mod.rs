@@ -166,7 +166,7 @@ pub fn corrupted(index: &Index, block: BlockNumber, what: &str) -> ! {
     );
 }
 
-pub(crate) fn check_tag(index: &Index, block: BlockNumber, page: PageRef<'_>, expected: PageTag) {
+fn check_tag(index: &Index, block: BlockNumber, page: PageRef<'_>, expected: PageTag) {
     match page.tag() {
         Some(tag) if tag == expected => {}
         Some(tag) => corrupted(index, block, &format!("has page kind {:#x}/{} where {:#x}/{} was expected", tag.magic, tag.kind, expected.magic, expected.kind)),

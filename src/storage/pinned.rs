@@ -4,6 +4,11 @@
 //! each visit into a hash lookup. Bytes that never change while the page is
 //! reachable (element vectors and heap TIDs, see the hnsw format) are read
 //! under the pin alone; everything else under a share lock ([`SharedLock`]).
+//!
+//! Pages reached here are not tag-checked: a graph walk touches each page
+//! once or twice, and the special space at the far end of the page costs a
+//! cache miss per page. Every tuple decoded from them checks its own kind
+//! byte and exact length instead, so a foreign page is still a clean error.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -11,7 +16,7 @@ use std::hash::BuildHasherDefault;
 use pgrx::pg_sys;
 use vector_core::hnsw::MixHasher;
 
-use super::{check_tag, corrupted, BlockNumber, Index, PageRef, PageTag};
+use super::{corrupted, BlockNumber, Index, PageRef};
 
 /// More pins than this and the oldest are released (all of them: a walk
 /// that wide is a VACUUM pass, which does not revisit pages much).
@@ -19,18 +24,17 @@ const MAX_PINS: usize = 8192;
 
 pub struct PinnedPages {
     index: Index,
-    tag: PageTag,
     pins: HashMap<BlockNumber, pg_sys::Buffer, BuildHasherDefault<MixHasher>>,
     /// The relation's size when last asked (it only grows).
     known_blocks: BlockNumber,
 }
 
 impl PinnedPages {
-    /// Pins pages of `tag`'s kind from `index` on demand.
-    pub fn new(index: Index, tag: PageTag) -> Self {
+    /// Pins pages of `index` on demand.
+    pub fn new(index: Index) -> Self {
         let mut pins = HashMap::default();
         pins.reserve(256);
-        Self { index, tag, pins, known_blocks: 0 }
+        Self { index, pins, known_blocks: 0 }
     }
 
     fn buffer(&mut self, block: BlockNumber) -> pg_sys::Buffer {
@@ -48,8 +52,6 @@ impl PinnedPages {
         }
         let buffer = self.index.pin_unchecked(block, pg_sys::ForkNumber::MAIN_FORKNUM);
         self.pins.insert(block, buffer);
-        let shared = SharedLock::new(buffer);
-        check_tag(&self.index, block, shared.page(), self.tag);
         buffer
     }
 

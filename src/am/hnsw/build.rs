@@ -180,12 +180,41 @@ fn empty_meta(params: HnswParams, dimensions: usize, metric: StoredMetric) -> Me
     }
 }
 
-/// Where each element and its neighbor tuple go, in write order: pages are
-/// filled in sequence, an element next to its neighbor tuple.
+/// Where each element and its neighbor tuple go: pages are filled in
+/// sequence, an element next to its neighbor tuple, elements in `order`.
 struct Layout {
+    order: Vec<u32>,
     elements: Vec<Address>,
     neighbors: Vec<Address>,
     last_block: u32,
+}
+
+/// A breadth-first walk of layer 0 from the entry point: elements linked to
+/// each other end up on the same or nearby pages, so a search touches fewer
+/// pages. Elements the walk does not reach follow in insertion order.
+fn locality_order(graph: &MemoryGraph) -> Vec<u32> {
+    let mut placed = vec![false; graph.len()];
+    let mut order = Vec::with_capacity(graph.len());
+    let starts = graph.entry().map(|(entry, _)| entry).into_iter().chain(0..graph.len() as u32);
+    for start in starts {
+        if placed[start as usize] {
+            continue;
+        }
+        placed[start as usize] = true;
+        let mut next = order.len();
+        order.push(start);
+        while next < order.len() {
+            let node = order[next];
+            next += 1;
+            for &neighbor in graph.links(node, 0) {
+                if !placed[neighbor as usize] {
+                    placed[neighbor as usize] = true;
+                    order.push(neighbor);
+                }
+            }
+        }
+    }
+    order
 }
 
 fn plan_layout(graph: &MemoryGraph) -> Layout {
@@ -205,15 +234,18 @@ fn plan_layout(graph: &MemoryGraph) -> Layout {
         *next_offset += 1;
         Address { block: *block, offset: *next_offset - 1 }
     };
-    let mut layout = Layout { elements: Vec::with_capacity(graph.len()), neighbors: Vec::with_capacity(graph.len()), last_block: 1 };
-    for node in 0..graph.len() as u32 {
+    let order = locality_order(graph);
+    let mut elements = vec![Address::INVALID; graph.len()];
+    let mut neighbors = vec![Address::INVALID; graph.len()];
+    for &node in &order {
         let neighbor_space = item_space(format::neighbors_bytes(m, graph.level(node)));
         if free < element_space + neighbor_space && element_space + neighbor_space <= EMPTY_PAGE {
             free = 0; // start the pair on a fresh page
         }
-        layout.elements.push(place(element_space, &mut block, &mut free, &mut next_offset));
-        layout.neighbors.push(place(neighbor_space, &mut block, &mut free, &mut next_offset));
+        elements[node as usize] = place(element_space, &mut block, &mut free, &mut next_offset);
+        neighbors[node as usize] = place(neighbor_space, &mut block, &mut free, &mut next_offset);
     }
+    let mut layout = Layout { order, elements, neighbors, last_block: 1 };
     layout.last_block = block;
     layout
 }
@@ -246,7 +278,7 @@ fn write_graph(state: &BuildState) {
         let offset = page.as_mut().expect("opened above").page().add_item(item);
         assert_eq!(offset, Some(at.offset), "the planned layout matches the pages");
     };
-    for node in 0..graph.len() as u32 {
+    for &node in &layout.order {
         let element_at = layout.elements[node as usize];
         let neighbors_at = layout.neighbors[node as usize];
         format::encode_element(graph.level(node), state.heap_tids[node as usize], neighbors_at, graph.vector(node), &mut bytes);

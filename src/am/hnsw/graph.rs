@@ -58,7 +58,7 @@ impl PageGraph {
     pub fn open(index: Index, meta: &MetaPage) -> Self {
         Self {
             index,
-            pages: PinnedPages::new(index, GRAPH_PAGE),
+            pages: PinnedPages::new(index),
             dimensions: meta.dimensions as usize,
             m: meta.m as usize,
             score: meta.metric.metric().score_fn(),
