@@ -19,7 +19,7 @@ mod page;
 mod pinned;
 
 pub use page::{PageMut, PageRef, PageTag};
-pub use pinned::PinnedPages;
+pub use pinned::{Pinned, PinnedPages};
 
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;

@@ -78,6 +78,13 @@ impl<'a> PageRef<'a> {
         }
     }
 
+    /// Starts loading the line pointer of `offset` into the cache.
+    pub fn prefetch_line_pointer(&self, offset: OffsetNumber) {
+        let at = std::mem::size_of::<pg_sys::PageHeaderData>() - std::mem::size_of::<pg_sys::ItemIdData>()
+            + std::mem::size_of::<pg_sys::ItemIdData>() * offset as usize;
+        vector_core::distance::prefetch(self.page.wrapping_add(at), 1);
+    }
+
     /// Bytes available for one more item (its line pointer included).
     pub fn free_space(&self) -> usize {
         // SAFETY: a valid page.

@@ -53,6 +53,19 @@ pub fn available() -> Vec<Kernels> {
     sets
 }
 
+/// Asks the CPU to start loading the cache lines of `data` (up to `lines`
+/// of them), so a later read does not stall. A hint: it never faults.
+#[inline]
+pub fn prefetch(data: *const u8, lines: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for line in 0..lines {
+        // SAFETY: prefetching never dereferences; any address is allowed.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(data.wrapping_add(line * 64).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, lines);
+}
+
 /// Squared Euclidean distance.
 #[inline]
 pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {

@@ -21,6 +21,16 @@ pub trait Graph {
     /// The score of `node` against a query vector: smaller is closer.
     fn distance(&mut self, query: &[f32], node: Self::Node) -> f32;
 
+    /// The scores of several nodes against one query, into `out` (cleared
+    /// first). A store can overlap the memory reads of a batch this way.
+    fn distances(&mut self, query: &[f32], nodes: &[Self::Node], out: &mut Vec<f32>) {
+        out.clear();
+        for &node in nodes {
+            let d = self.distance(query, node);
+            out.push(d);
+        }
+    }
+
     /// The score between two stored elements.
     fn distance_between(&mut self, a: Self::Node, b: Self::Node) -> f32;
 

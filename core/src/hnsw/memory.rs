@@ -178,6 +178,15 @@ impl Graph for MemoryGraph {
         (self.score)(query, self.vector(node))
     }
 
+    fn distances(&mut self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
+        out.clear();
+        let lines = (self.dim * 4).div_ceil(64);
+        for &node in nodes {
+            crate::distance::prefetch(self.vector(node).as_ptr().cast(), lines);
+        }
+        out.extend(nodes.iter().map(|&node| (self.score)(query, self.vector(node))));
+    }
+
     #[inline]
     fn distance_between(&mut self, a: u32, b: u32) -> f32 {
         (self.score)(self.vector(a), self.vector(b))

@@ -52,6 +52,7 @@ pub fn search_layer<G: Graph>(
         }
     }
     let mut neighbors = Vec::new();
+    let mut distances = Vec::new();
     while let Some(Reverse(closest)) = to_expand.pop() {
         let furthest = nearest.peek().map_or(f32::INFINITY, |f| f.distance);
         if closest.distance > furthest && nearest.len() >= ef {
@@ -59,12 +60,11 @@ pub fn search_layer<G: Graph>(
         }
         neighbors.clear();
         graph.neighbors(closest.node, level, &mut neighbors);
-        for &node in &neighbors {
-            if !visited.first_visit(node) {
-                continue;
-            }
+        neighbors.retain(|&node| visited.first_visit(node));
+        // All of them at once: the store can fetch their vectors in parallel.
+        graph.distances(query, &neighbors, &mut distances);
+        for (&node, &distance) in neighbors.iter().zip(&distances) {
             let furthest = nearest.peek().map_or(f32::INFINITY, |f| f.distance);
-            let distance = graph.distance(query, node);
             if nearest.len() < ef || distance < furthest {
                 let candidate = Candidate { distance, node };
                 to_expand.push(Reverse(candidate));

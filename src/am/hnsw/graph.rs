@@ -9,7 +9,7 @@ use vector_core::hnsw::{Graph, GraphMut, HashVisited, HnswParams};
 use super::format::{
     self, Address, Element, ElementState, MetaPage, Neighbors, StoredMetric, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE,
 };
-use crate::storage::{corrupted, Index, PageRef, PinnedPages, WalRecord, INVALID_BLOCK};
+use crate::storage::{corrupted, Index, PageRef, Pinned, PinnedPages, WalRecord, INVALID_BLOCK};
 
 impl StoredMetric {
     pub fn metric(self) -> Metric {
@@ -74,8 +74,9 @@ impl PageGraph {
     /// `f` may read only the vector, heap TID and state (the format's
     /// immutable parts; a state change is a single byte).
     fn with_element<R>(&mut self, node: Address, f: impl FnOnce(Element<'_>) -> R) -> R {
-        let page = self.pages.unlocked(node.block);
-        let element = decode_element(&self.index, page, node, self.dimensions);
+        self.pages.trim();
+        let pinned = self.pages.pin(node.block);
+        let element = decode_element(&self.index, self.pages.page(pinned), node, self.dimensions);
         f(element)
     }
 
@@ -92,6 +93,7 @@ impl PageGraph {
     /// The address of `node`'s neighbor tuple and its links on `level`,
     /// read under a share lock (links change in place).
     fn read_links(&mut self, node: Address, level: usize, out: &mut Vec<Address>) -> Address {
+        self.pages.trim();
         let lock = self.pages.shared(node.block);
         let element = decode_element(&self.index, lock.page(), node, self.dimensions);
         let at = element.neighbors();
@@ -127,6 +129,31 @@ impl Graph for PageGraph {
     fn distance(&mut self, query: &[f32], node: Address) -> f32 {
         let score = self.score;
         self.with_element(node, |element| score(query, element.vector()))
+    }
+
+    /// Overlaps the cache misses of a batch: pin every page and prefetch
+    /// its line pointer, then prefetch every element, then score them.
+    fn distances(&mut self, query: &[f32], nodes: &[Address], out: &mut Vec<f32>) {
+        out.clear();
+        self.pages.trim();
+        let pinned: Vec<Pinned> = nodes.iter().map(|node| self.pages.pin(node.block)).collect();
+        for (node, &pin) in nodes.iter().zip(&pinned) {
+            self.pages.page(pin).prefetch_line_pointer(node.offset);
+        }
+        let lines = format::element_bytes(self.dimensions).div_ceil(64);
+        let items: Vec<&[u8]> = nodes
+            .iter()
+            .zip(&pinned)
+            .map(|(node, &pin)| {
+                let bytes = self.pages.page(pin).item(node.offset).unwrap_or_else(|| corrupted(&self.index, node.block, "lacks a linked element"));
+                vector_core::distance::prefetch(bytes.as_ptr(), lines);
+                bytes
+            })
+            .collect();
+        for (node, bytes) in nodes.iter().zip(items) {
+            let element = Element::decode(bytes, self.dimensions).unwrap_or_else(|e| corrupted(&self.index, node.block, &e.to_string()));
+            out.push((self.score)(query, element.vector()));
+        }
     }
 
     fn distance_between(&mut self, a: Address, b: Address) -> f32 {
