@@ -18,9 +18,12 @@ use vector_core::hnsw::MixHasher;
 
 use super::{corrupted, BlockNumber, Index, PageRef};
 
-/// More pins than this and the oldest are released (all of them: a walk
-/// that wide is a VACUUM pass, which does not revisit pages much).
+/// More pins than this and [`PinnedPages::trim`] releases them all.
 const MAX_PINS: usize = 8192;
+
+/// A page [`PinnedPages`] holds; see [`PinnedPages::page`].
+#[derive(Clone, Copy)]
+pub struct Pinned(pg_sys::Buffer);
 
 pub struct PinnedPages {
     index: Index,
@@ -37,12 +40,30 @@ impl PinnedPages {
         Self { index, pins, known_blocks: 0 }
     }
 
+    /// Pins `block` (if it is not yet) until [`Self::trim`] or drop.
+    pub fn pin(&mut self, block: BlockNumber) -> Pinned {
+        Pinned(self.buffer(block))
+    }
+
+    /// The page of a pinned block, not locked: read only bytes that cannot
+    /// change while the page is reachable.
+    pub fn page(&self, pinned: Pinned) -> PageRef<'_> {
+        // SAFETY: pinned until trim() or drop, both of which need `&mut self`.
+        unsafe { PageRef::from_raw(pg_sys::BufferGetPage(pinned.0).cast()) }
+    }
+
+    /// Releases every pin once there are too many (a walk that wide is a
+    /// VACUUM pass, which does not revisit pages much). Call it between
+    /// graph operations, never while holding pages.
+    pub fn trim(&mut self) {
+        if self.pins.len() >= MAX_PINS {
+            self.release_all();
+        }
+    }
+
     fn buffer(&mut self, block: BlockNumber) -> pg_sys::Buffer {
         if let Some(&buffer) = self.pins.get(&block) {
             return buffer;
-        }
-        if self.pins.len() >= MAX_PINS {
-            self.release_all();
         }
         if block >= self.known_blocks {
             self.known_blocks = self.index.block_count();
@@ -53,15 +74,6 @@ impl PinnedPages {
         let buffer = self.index.pin_unchecked(block, pg_sys::ForkNumber::MAIN_FORKNUM);
         self.pins.insert(block, buffer);
         buffer
-    }
-
-    /// The page, pinned but not locked: read only bytes that cannot change
-    /// while the page is reachable.
-    pub fn unlocked(&mut self, block: BlockNumber) -> PageRef<'_> {
-        let buffer = self.buffer(block);
-        // SAFETY: pinned for as long as `self` lives; the caller reads only
-        // immutable bytes (see the module comment).
-        unsafe { PageRef::from_raw(pg_sys::BufferGetPage(buffer).cast()) }
     }
 
     /// The page, share-locked until the guard drops.
