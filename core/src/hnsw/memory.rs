@@ -42,9 +42,21 @@ impl MemoryGraph {
         }
     }
 
+    /// Room for `elements` more without reallocating (moving a large
+    /// graph costs as much as inserting into it).
+    pub fn reserve(&mut self, elements: usize) {
+        self.vectors.reserve(elements * self.dim);
+        self.levels.reserve(elements);
+        self.layer0.reserve(elements * self.params.max_degree(0));
+        self.layer0_len.reserve(elements);
+        self.upper.reserve(elements);
+        self.deleted.reserve(elements);
+    }
+
     /// Builds a graph over `vectors` (flattened, `dim` each), inserting them in order.
     pub fn build(dim: usize, metric: Metric, params: HnswParams, vectors: &[f32], seed: u64) -> Self {
         let mut graph = Self::new(dim, metric, params);
+        graph.reserve(vectors.len() / dim);
         let mut builder = graph.builder(seed);
         for vector in vectors.chunks_exact(dim) {
             builder.insert(&mut graph, vector);
@@ -178,13 +190,19 @@ impl Graph for MemoryGraph {
         (self.score)(query, self.vector(node))
     }
 
+    /// hnswlib's pattern: start loading the next vector while scoring this
+    /// one (the hardware prefetcher follows a vector once it is started).
     fn distances(&mut self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
         out.clear();
-        let lines = (self.dim * 4).div_ceil(64);
-        for &node in nodes {
-            crate::distance::prefetch(self.vector(node).as_ptr().cast(), lines);
+        if let Some(&first) = nodes.first() {
+            crate::distance::prefetch(self.vector(first).as_ptr().cast(), 2);
         }
-        out.extend(nodes.iter().map(|&node| (self.score)(query, self.vector(node))));
+        for (i, &node) in nodes.iter().enumerate() {
+            if let Some(&next) = nodes.get(i + 1) {
+                crate::distance::prefetch(self.vector(next).as_ptr().cast(), 2);
+            }
+            out.push((self.score)(query, self.vector(node)));
+        }
     }
 
     #[inline]

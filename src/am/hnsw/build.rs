@@ -63,6 +63,12 @@ pub unsafe extern "C-unwind" fn ambuild(
         tuple_context: PgMemoryContexts::new("hnsw build tuple"),
     };
 
+    // Room for the rows the table is thought to hold, within the memory
+    // budget: growing a large graph by reallocation costs a copy each time.
+    // SAFETY: an open heap relation.
+    let estimated_rows = unsafe { (*(*heap).rd_rel).reltuples }.max(0.0) as usize;
+    let bytes_per_row = 4 * dimensions + 4 * params.max_degree(0) + 8;
+    state.graph.reserve(estimated_rows.min(state.memory_limit / bytes_per_row));
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_PHASE_LOAD);
     // SAFETY: the callback gets `state` back as its last argument.
     let heap_tuples = unsafe {
