@@ -2,4 +2,5 @@
 //! pgrx runs each test in the schema `tests`, so every file wraps its tests
 //! in a `#[pg_schema] mod tests`.
 
+mod hnsw;
 mod vector_type;
