@@ -61,6 +61,72 @@ impl MemoryGraph {
         for vector in vectors.chunks_exact(dim) {
             builder.insert(&mut graph, vector);
         }
+        graph.link_unreferenced();
+        graph
+    }
+
+    /// Gives every layer-0 element without an incoming link one, from the
+    /// first element of its own list: pruning can leave an element that no
+    /// search would reach (more often when inserts ran in parallel and did
+    /// not see each other). The link displaced is the furthest one whose
+    /// target keeps another incoming link.
+    pub fn link_unreferenced(&mut self) {
+        let mut incoming = vec![0u32; self.len()];
+        for node in 0..self.len() as u32 {
+            for &n in self.links(node, 0) {
+                incoming[n as usize] += 1;
+            }
+        }
+        let entry = self.entry.map(|(e, _)| e);
+        let degree = self.params.max_degree(0);
+        for node in 0..self.len() as u32 {
+            if incoming[node as usize] > 0 || Some(node) == entry || self.deleted[node as usize] {
+                continue;
+            }
+            let Some(&host) = self.links(node, 0).first() else { continue };
+            let start = host as usize * degree;
+            let len = self.layer0_len[host as usize] as usize;
+            let slot = if len < degree {
+                self.layer0_len[host as usize] += 1;
+                Some(len)
+            } else {
+                (0..len).rev().find(|&i| incoming[self.layer0[start + i] as usize] > 1)
+            };
+            if let Some(slot) = slot {
+                if slot < len {
+                    incoming[self.layer0[start + slot] as usize] -= 1;
+                }
+                self.layer0[start + slot] = node;
+                incoming[node as usize] += 1;
+            }
+        }
+    }
+
+    /// A graph from its parts: `links[i][l]` is element i's list on layer l.
+    pub(super) fn from_parts(
+        dim: usize,
+        metric: Metric,
+        params: HnswParams,
+        vectors: Vec<f32>,
+        levels: &[usize],
+        links: Vec<Vec<Vec<u32>>>,
+        entry: Option<(u32, usize)>,
+    ) -> Self {
+        let mut graph = Self::new(dim, metric, params);
+        graph.reserve(levels.len());
+        let degree = params.max_degree(0);
+        for (node, mut lists) in links.into_iter().enumerate() {
+            graph.levels.push(levels[node] as u8);
+            let layer0 = &lists[0];
+            graph.layer0.extend_from_slice(layer0);
+            graph.layer0.resize(graph.layer0.len() + degree - layer0.len(), 0);
+            graph.layer0_len.push(layer0.len() as u8);
+            lists.remove(0);
+            graph.upper.push(lists);
+            graph.deleted.push(false);
+        }
+        graph.vectors = vectors;
+        graph.entry = entry;
         graph
     }
 

@@ -12,6 +12,7 @@
 mod graph;
 mod insert;
 mod memory;
+mod parallel;
 mod params;
 mod repair;
 mod search;

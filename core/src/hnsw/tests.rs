@@ -182,3 +182,24 @@ fn empty_and_single_element_graphs() {
     assert_eq!(found[0].node, 0);
     assert_eq!(found[0].distance, 30.0);
 }
+
+#[test]
+fn a_parallel_build_is_as_good_as_a_serial_one() {
+    let dim = 128;
+    let all = sift5k();
+    let (data, queries) = all.split_at(all.len() - 100 * dim);
+    let params = HnswParams::new(16, 64);
+    let mut serial = MemoryGraph::build(dim, Metric::L2, params, data, 5);
+    let mut parallel = MemoryGraph::build_parallel(dim, Metric::L2, params, data.to_vec(), 5, 2);
+    assert_eq!(parallel.len(), serial.len());
+    assert_eq!(reachable_from_entry(&parallel).len(), parallel.len());
+    for node in 0..parallel.len() as u32 {
+        for level in 0..=parallel.level(node) {
+            assert!(parallel.links(node, level).len() <= params.max_degree(level));
+            assert!(!parallel.links(node, level).contains(&node));
+        }
+    }
+    let serial_recall = recall_at_10(&mut serial, queries, 40, Metric::L2);
+    let parallel_recall = recall_at_10(&mut parallel, queries, 40, Metric::L2);
+    assert!(parallel_recall >= serial_recall - 0.02, "serial {serial_recall}, parallel {parallel_recall}");
+}

@@ -1,11 +1,15 @@
 //! CREATE INDEX.
 //!
-//! The rows are inserted into an in-memory graph (flat arrays, no page
-//! traffic) as the heap scan delivers them; the finished graph is written
-//! out page by page in one sequential pass and WAL-logged once at the end.
-//! If the graph outgrows maintenance_work_mem, what is built so far is
-//! written out and the remaining rows are inserted on disk, as INSERT would
+//! The heap scan collects the rows' vectors; the graph is then built in
+//! memory (flat arrays, no page traffic) by one thread per core, up to
+//! max_parallel_maintenance_workers + 1, and written out page by page in one
+//! sequential pass, WAL-logged once at the end. If the rows outgrow
+//! maintenance_work_mem, the graph of those collected so far is built and
+//! written, and the remaining rows are inserted on disk as INSERT would
 //! (slower; a NOTICE says so).
+//!
+//! The worker threads run only pure Rust (no PostgreSQL calls); a query
+//! cancel is noticed once they are done.
 
 use std::ffi::c_void;
 
@@ -24,8 +28,8 @@ struct BuildState {
     metric: StoredMetric,
     params: HnswParams,
     dimensions: usize,
-    graph: MemoryGraph,
-    builder: vector_core::hnsw::MemoryBuilder,
+    /// The collected rows: vectors (flattened) and their heap TIDs.
+    vectors: Vec<f32>,
     heap_tids: Vec<Address>,
     memory_limit: usize,
     /// Set once the graph no longer fits in memory: rows go to disk from then on.
@@ -53,8 +57,7 @@ pub unsafe extern "C-unwind" fn ambuild(
         metric,
         params,
         dimensions,
-        graph: MemoryGraph::new(dimensions, metric.metric(), params),
-        builder: MemoryGraph::new(dimensions, metric.metric(), params).builder(build_seed()),
+        vectors: Vec::new(),
         heap_tids: Vec::new(),
         // SAFETY: reading a GUC variable.
         memory_limit: unsafe { pg_sys::maintenance_work_mem } as usize * 1024,
@@ -67,8 +70,9 @@ pub unsafe extern "C-unwind" fn ambuild(
     // budget: growing a large graph by reallocation costs a copy each time.
     // SAFETY: an open heap relation.
     let estimated_rows = unsafe { (*(*heap).rd_rel).reltuples }.max(0.0) as usize;
-    let bytes_per_row = 4 * dimensions + 4 * params.max_degree(0) + 8;
-    state.graph.reserve(estimated_rows.min(state.memory_limit / bytes_per_row));
+    let rows = estimated_rows.min(state.memory_limit / bytes_per_row(&state));
+    state.vectors.reserve(rows * dimensions);
+    state.heap_tids.reserve(rows);
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_PHASE_LOAD);
     // SAFETY: the callback gets `state` back as its last argument.
     let heap_tuples = unsafe {
@@ -84,7 +88,8 @@ pub unsafe extern "C-unwind" fn ambuild(
         )
     };
     if !state.on_disk {
-        write_graph(&state);
+        let graph = build_graph(&mut state);
+        write_graph(&state, &graph);
     }
 
     let mut result = unsafe { PgBox::<pg_sys::IndexBuildResult>::alloc0() };
@@ -147,9 +152,9 @@ unsafe extern "C-unwind" fn build_callback(
     if state.on_disk {
         insert::insert_vector(&state.index, heap_tid, &vector);
     } else {
-        state.builder.insert(&mut state.graph, &vector);
+        state.vectors.extend_from_slice(&vector);
         state.heap_tids.push(heap_tid);
-        if state.graph.memory_bytes() > state.memory_limit {
+        if state.heap_tids.len() * bytes_per_row(state) > state.memory_limit {
             spill_to_disk(state);
         }
     }
@@ -162,14 +167,31 @@ fn spill_to_disk(state: &mut BuildState) {
     ereport!(
         NOTICE,
         PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
-        format!("hnsw graph no longer fits into maintenance_work_mem after {} tuples", state.graph.len()),
+        format!("hnsw graph no longer fits into maintenance_work_mem after {} tuples", state.heap_tids.len()),
         "Building will take significantly more time. Increase maintenance_work_mem to speed up builds."
     );
-    write_graph(state);
+    let graph = build_graph(state);
+    write_graph(state, &graph);
     state.on_disk = true;
-    let dimensions = state.dimensions;
-    state.graph = MemoryGraph::new(dimensions, state.metric.metric(), state.params);
     state.heap_tids = Vec::new();
+}
+
+/// What a collected row costs in memory once its graph is built: the
+/// vector, its heap TID and its layer-0 links.
+fn bytes_per_row(state: &BuildState) -> usize {
+    4 * state.dimensions + 8 + 4 * state.params.max_degree(0) + 8
+}
+
+/// Builds the graph of the collected rows on as many threads as the
+/// machine and max_parallel_maintenance_workers allow.
+fn build_graph(state: &mut BuildState) -> MemoryGraph {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // SAFETY: reading a GUC variable.
+    let allowed = unsafe { pg_sys::max_parallel_maintenance_workers } as usize + 1;
+    // Below a few thousand rows threads cost more than they save.
+    let threads = if state.heap_tids.len() < 10_000 { 1 } else { cores.min(allowed) };
+    let vectors = std::mem::take(&mut state.vectors);
+    MemoryGraph::build_parallel(state.dimensions, state.metric.metric(), state.params, vectors, build_seed(), threads)
 }
 
 /// The meta page of an index with no elements yet.
@@ -258,8 +280,7 @@ fn plan_layout(graph: &MemoryGraph) -> Layout {
 
 /// Writes the meta page and the in-memory graph to the (empty) index, then
 /// WAL-logs every page.
-fn write_graph(state: &BuildState) {
-    let graph = &state.graph;
+fn write_graph(state: &BuildState, graph: &MemoryGraph) {
     let index = &state.index;
     let layout = plan_layout(graph);
     let mut meta = empty_meta(state.params, state.dimensions, state.metric);
