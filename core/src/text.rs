@@ -122,7 +122,8 @@ pub fn format_float4(x: f32, out: &mut String) {
         Some(rest) => (true, rest),
         None => (false, mantissa),
     };
-    let digits: String = mantissa.chars().filter(|&c| c != '.').collect();
+    let mut digits: String = mantissa.chars().filter(|&c| c != '.').collect();
+    round_tie_to_even(x.abs(), exponent, &mut digits);
 
     if negative {
         out.push('-');
@@ -151,6 +152,32 @@ pub fn format_float4(x: f32, out: &mut String) {
         }
         write!(out, "e{}{:02}", if exponent < 0 { '-' } else { '+' }, exponent.abs())
             .expect("writing to a String cannot fail");
+    }
+}
+
+/// Rust's shortest digits break an exact tie between two shortest
+/// candidates upwards; PostgreSQL's Ryu breaks it to the even digit
+/// (177134.125 prints as 177134.12). When the last digit is odd and the
+/// candidate one below also reads back to `x`, the exact decimal expansion
+/// of `x` decides whether it is such a tie.
+fn round_tie_to_even(x: f32, exponent: i32, digits: &mut String) {
+    let last = digits.as_bytes()[digits.len() - 1];
+    if last % 2 == 0 {
+        return;
+    }
+    let mut lower = digits.clone();
+    lower.pop();
+    lower.push((last - 1) as char);
+    let lower_text = format!("{}.{}e{exponent}", &lower[..1], &lower[1..]);
+    if lower_text.parse::<f32>() != Ok(x) {
+        return;
+    }
+    // An f32's exact expansion has fewer than 120 significant digits.
+    let exact = format!("{:.120e}", x);
+    let exact_digits: String = exact.split('e').next().expect("a mantissa").chars().filter(|&c| c != '.').collect();
+    let tail = &exact_digits[lower.len()..];
+    if exact_digits.starts_with(&lower) && tail.starts_with('5') && tail[1..].bytes().all(|b| b == b'0') {
+        *digits = lower;
     }
 }
 
@@ -215,6 +242,8 @@ mod tests {
         assert_eq!(show(&[0.0001, 0.00001, 1.5e-7]), "[0.0001,1e-05,1.5e-07]");
         assert_eq!(show(&[1.2345679, 16777216.0, 1.0e-45]), "[1.2345679,1.6777216e+07,1e-45]");
         assert_eq!(show(&[100000.0, 999999.0, 120.5]), "[100000,999999,120.5]");
+        // exact ties go to the even digit, as float4out prints them
+        assert_eq!(show(&[177134.125, 49165.5625, -177134.125]), "[177134.12,49165.562,-177134.12]");
     }
 
     proptest! {

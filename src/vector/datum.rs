@@ -51,9 +51,19 @@ impl PgVector {
     /// # Safety
     /// The datum must point at a (possibly toasted) vector varlena.
     pub unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
-        // SAFETY: the caller promises a vector varlena; detoasting yields a
-        // plain 4-byte-header copy when it was compressed, external or short.
-        let ptr = unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) };
+        // SAFETY: the caller promises a vector varlena. A plain 4-byte header
+        // has its two low bits clear (on little-endian machines, as every
+        // machine this builds for is); anything else (short, compressed,
+        // external) is detoasted into a plain copy. Skipping the call when it
+        // would do nothing matters for exact scans, which read every row.
+        let ptr = unsafe {
+            let raw: *mut pg_sys::varlena = datum.cast_mut_ptr();
+            if cfg!(target_endian = "little") && *raw.cast::<u8>() & 0x03 == 0 {
+                raw
+            } else {
+                pg_sys::pg_detoast_datum(raw)
+            }
+        };
         let vector = Self { ptr: NonNull::new(ptr).expect("detoasting never returns null") };
         let size = unsafe { pgrx::varsize_any(ptr) };
         let dim = vector.dim();

@@ -2,48 +2,63 @@
 
 use std::cmp::Ordering;
 
+use pgrx::pg_sys;
 use pgrx::prelude::*;
 use vector_core::distance::{self, Metric};
 use vector_core::{arith, check_dimensions, check_same_dimensions};
 
 use super::{OrRaise, PgVector};
 
-fn distance_between(a: &PgVector, b: &PgVector, metric: Metric) -> f64 {
-    check_same_dimensions(a.dim(), b.dim()).or_raise();
-    metric.distance(a.as_slice(), b.as_slice())
+/// Declares `vector_<name>(vector, vector) RETURNS float8` as a plain
+/// version-1 C function. Distances run once per row in an exact scan, so
+/// they skip pgrx's general argument and memory-context wrapper; the
+/// `#[pg_guard]` still turns a panic into an ERROR.
+macro_rules! distance_function {
+    ($(#[$doc:meta])* $name:ident, $finfo:ident, |$a:ident, $b:ident| $value:expr) => {
+        #[no_mangle]
+        pub extern "C" fn $finfo() -> &'static pg_sys::Pg_finfo_record {
+            const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+            &V1
+        }
+
+        $(#[$doc])*
+        #[no_mangle]
+        #[pg_guard]
+        pub unsafe extern "C-unwind" fn $name(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+            // SAFETY: declared STRICT with two vector arguments in vector_ext.sql.
+            let (a, b) = unsafe { two_vectors(fcinfo) };
+            check_same_dimensions(a.dim(), b.dim()).or_raise();
+            let ($a, $b) = (a.as_slice(), b.as_slice());
+            let value: f64 = $value;
+            pg_sys::Datum::from(value.to_bits())
+        }
+    };
 }
 
-#[pg_extern(sql = false)]
-fn l2_distance(a: PgVector, b: PgVector) -> f64 {
-    distance_between(&a, &b, Metric::L2)
+/// The two (non-null) vector arguments of a distance function.
+///
+/// # Safety
+/// `fcinfo` must be a call with two non-null vector arguments.
+unsafe fn two_vectors(fcinfo: pg_sys::FunctionCallInfo) -> (PgVector, PgVector) {
+    // SAFETY: the caller guarantees two arguments, neither NULL (STRICT).
+    unsafe {
+        let args = (*fcinfo).args.as_slice(2);
+        (PgVector::from_datum_unchecked(args[0].value), PgVector::from_datum_unchecked(args[1].value))
+    }
 }
 
-/// What the index compares for `<->`: the square root is monotonic, so it is skipped.
-#[pg_extern(sql = false)]
-fn vector_l2_squared_distance(a: PgVector, b: PgVector) -> f64 {
-    check_same_dimensions(a.dim(), b.dim()).or_raise();
-    distance::l2_squared(a.as_slice(), b.as_slice()) as f64
-}
-
-#[pg_extern(sql = false)]
-fn inner_product(a: PgVector, b: PgVector) -> f64 {
-    -distance_between(&a, &b, Metric::InnerProduct)
-}
-
-#[pg_extern(sql = false)]
-fn vector_negative_inner_product(a: PgVector, b: PgVector) -> f64 {
-    distance_between(&a, &b, Metric::InnerProduct)
-}
-
-#[pg_extern(sql = false)]
-fn cosine_distance(a: PgVector, b: PgVector) -> f64 {
-    distance_between(&a, &b, Metric::Cosine)
-}
-
-#[pg_extern(sql = false)]
-fn l1_distance(a: PgVector, b: PgVector) -> f64 {
-    distance_between(&a, &b, Metric::L1)
-}
+distance_function!(vector_l2_distance, pg_finfo_vector_l2_distance, |a, b| Metric::L2.distance(a, b));
+distance_function!(
+    /// What the index compares for `<->`: the square root is monotonic, so it is skipped.
+    vector_l2_squared_distance,
+    pg_finfo_vector_l2_squared_distance,
+    |a, b| distance::l2_squared(a, b) as f64
+);
+distance_function!(vector_inner_product, pg_finfo_vector_inner_product, |a, b| distance::dot(a, b) as f64);
+distance_function!(vector_negative_inner_product, pg_finfo_vector_negative_inner_product, |a, b| Metric::InnerProduct
+    .distance(a, b));
+distance_function!(vector_cosine_distance, pg_finfo_vector_cosine_distance, |a, b| Metric::Cosine.distance(a, b));
+distance_function!(vector_l1_distance, pg_finfo_vector_l1_distance, |a, b| Metric::L1.distance(a, b));
 
 #[pg_extern(sql = false)]
 fn vector_dims(a: PgVector) -> i32 {

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Client libraries: unmodified pgvector client code (pgvector-python with
+# psycopg 3, asyncpg and SQLAlchemy 2) talks to vector_ext exactly as it
+# talks to pgvector: text and binary formats, binary COPY, the distance
+# operators through hnsw indexes, and the error surfaces (see clients.py).
+#   bash pg_test/cluster/clients.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
+VENV=$REPO/target/clients-venv
+PY_PACKAGES=("psycopg[binary]==3.3.9" "pgvector==0.5.1" "asyncpg==0.32.0" "SQLAlchemy==2.1.9" "numpy==2.4.6")
+
+# Creates the venv, or refreshes it when the pinned packages change.
+ensure_venv() {
+    local stamp=$VENV/.clients-packages
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "${PY_PACKAGES[*]}" ]; then
+        say "installing ${PY_PACKAGES[*]} into $VENV"
+        "$VENV/bin/pip" install -q "${PY_PACKAGES[@]}"
+        echo "${PY_PACKAGES[*]}" >"$stamp"
+    fi
+}
+
+ensure_venv
+start_cluster
+sql -c "CREATE EXTENSION vector_ext"
+
+status=0
+"$VENV/bin/python" -u "$(dirname "${BASH_SOURCE[0]}")/clients.py" || status=$?
+if [ "$status" -ne 0 ]; then
+    echo "clients.py failed (exit $status); the end of the server log:" >&2
+    tail -n 30 "$CLUSTER_DIR/server.log" >&2
+    exit "$status"
+fi
