@@ -93,6 +93,24 @@ INSERT INTO d (x) SELECT array_fill(i, ARRAY[2000])::vector FROM generate_series
 SELECT vector_dims(x) FROM d ORDER BY x <-> array_fill(2, ARRAY[2000])::vector LIMIT 1;
 DROP TABLE o, d;
 
+-- a graph larger than maintenance_work_mem: a NOTICE, then the rest of the
+-- rows go in on disk, and the index still answers exactly at a high ef_search
+CREATE TABLE big (id int, v vector(64));
+SELECT setseed(0.7);
+INSERT INTO big SELECT i, ARRAY(SELECT random() + 0 * i FROM generate_series(1, 64)) FROM generate_series(1, 5000) i;
+SET maintenance_work_mem = '1MB';
+CREATE INDEX big_idx ON big USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32);
+RESET maintenance_work_mem;
+SET hnsw.ef_search = 1000;
+SELECT ARRAY(SELECT id FROM big ORDER BY v <-> (SELECT v FROM big WHERE id = 4999) LIMIT 5) AS ids \gset from_index_
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT ARRAY(SELECT id FROM big ORDER BY v <-> (SELECT v FROM big WHERE id = 4999) LIMIT 5) = :'from_index_ids'::int[] AS same_as_exact;
+RESET enable_indexscan;
+SET enable_seqscan = off;
+RESET hnsw.ef_search;
+DROP TABLE big;
+
 -- REINDEX and CREATE INDEX CONCURRENTLY
 CREATE TABLE r (id int, v vector(2));
 INSERT INTO r SELECT i, ARRAY[i, 0] FROM generate_series(1, 100) i;

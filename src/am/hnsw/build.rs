@@ -164,12 +164,14 @@ unsafe extern "C-unwind" fn build_callback(
 
 /// The graph no longer fits: write it out now and go on inserting on disk.
 fn spill_to_disk(state: &mut BuildState) {
-    ereport!(
-        NOTICE,
+    pgrx::pg_sys::panic::ErrorReport::new(
         PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
         format!("hnsw graph no longer fits into maintenance_work_mem after {} tuples", state.heap_tids.len()),
-        "Building will take significantly more time. Increase maintenance_work_mem to speed up builds."
-    );
+        "hnsw build",
+    )
+    .set_detail("Building will take significantly more time.")
+    .set_hint("Increase maintenance_work_mem to speed up builds.")
+    .report(pgrx::PgLogLevel::NOTICE);
     let graph = build_graph(state);
     write_graph(state, &graph);
     state.on_disk = true;
