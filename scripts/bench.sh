@@ -12,19 +12,9 @@ VENV=$REPO/target/bench-venv
 RESULTS=$REPO/target/bench-results.md
 PY_PACKAGES=("psycopg[binary]==3.3.9" "numpy==2.4.6")
 
-# Creates the venv, or refreshes it when the pinned packages change.
-ensure_venv() {
-    local stamp=$VENV/.bench-packages
-    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-    if [ "$(cat "$stamp" 2>/dev/null)" != "${PY_PACKAGES[*]}" ]; then
-        say "installing ${PY_PACKAGES[*]} into $VENV"
-        "$VENV/bin/pip" install -q "${PY_PACKAGES[@]}"
-        echo "${PY_PACKAGES[*]}" >"$stamp"
-    fi
-}
 
 ensure_tools
-ensure_venv
+ensure_venv "$VENV" "${PY_PACKAGES[@]}"
 if [ "${BENCH_INSTALL:-0}" = 1 ]; then install_extension; fi
 
 # Serial index builds, room for the whole graph, no JIT noise.

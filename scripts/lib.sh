@@ -40,6 +40,20 @@ ensure_tools() {
     fi
 }
 
+# Creates a Python venv at $1 with the pinned packages that follow, or
+# refreshes it when the pins change (a stamp file remembers them).
+ensure_venv() {
+    local venv=$1
+    shift
+    local stamp=$venv/.packages
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$*" ]; then
+        say "installing $* into $venv"
+        "$venv/bin/pip" install -q "$@"
+        echo "$*" >"$stamp"
+    fi
+}
+
 # Builds the extension in release mode and installs it into the system PostgreSQL.
 install_extension() {
     say "building and installing vector_ext (release)"

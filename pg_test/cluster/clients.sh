@@ -9,18 +9,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 VENV=$REPO/target/clients-venv
 PY_PACKAGES=("psycopg[binary]==3.3.9" "pgvector==0.5.1" "asyncpg==0.32.0" "SQLAlchemy==2.1.9" "numpy==2.4.6")
 
-# Creates the venv, or refreshes it when the pinned packages change.
-ensure_venv() {
-    local stamp=$VENV/.clients-packages
-    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-    if [ "$(cat "$stamp" 2>/dev/null)" != "${PY_PACKAGES[*]}" ]; then
-        say "installing ${PY_PACKAGES[*]} into $VENV"
-        "$VENV/bin/pip" install -q "${PY_PACKAGES[@]}"
-        echo "${PY_PACKAGES[*]}" >"$stamp"
-    fi
-}
 
-ensure_venv
+ensure_venv "$VENV" "${PY_PACKAGES[@]}"
 start_cluster
 sql -c "CREATE EXTENSION vector_ext"
 

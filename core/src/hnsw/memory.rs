@@ -182,12 +182,6 @@ impl MemoryGraph {
         self.deleted[node as usize]
     }
 
-    /// Bytes this graph holds, for staying within maintenance_work_mem.
-    pub fn memory_bytes(&self) -> usize {
-        self.vectors.capacity() * 4 + self.layer0.capacity() * 4 + self.levels.capacity() * 2 + self.deleted.capacity()
-            + self.upper.iter().map(|u| 24 + u.iter().map(|l| 24 + l.capacity() * 4).sum::<usize>()).sum::<usize>()
-    }
-
     /// Stores a vector as an unlinked element of the given level.
     fn push(&mut self, vector: &[f32], level: usize) -> u32 {
         assert_eq!(vector.len(), self.dim, "every element has the graph's dimensions");
