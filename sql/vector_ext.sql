@@ -258,6 +258,13 @@ CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnsw_handler;
 
 COMMENT ON ACCESS METHOD hnsw IS 'hnsw index access method';
 
+CREATE FUNCTION ivfflat_handler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME', 'ivfflat_handler_wrapper' LANGUAGE C;
+
+CREATE ACCESS METHOD ivfflat TYPE INDEX HANDLER ivfflat_handler;
+
+COMMENT ON ACCESS METHOD ivfflat IS 'ivfflat index access method';
+
 -- opclasses
 
 CREATE OPERATOR CLASS vector_ops
@@ -292,3 +299,22 @@ CREATE OPERATOR CLASS vector_l1_ops
 	FOR TYPE vector USING hnsw AS
 	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
 	FUNCTION 1 l1_distance(vector, vector);
+
+-- ivfflat: the same support functions; cells are chosen by L2 (L2 data) or
+-- by inner product with unit-length centroids (inner product and cosine).
+
+CREATE OPERATOR CLASS vector_l2_ops
+	DEFAULT FOR TYPE vector USING ivfflat AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_l2_squared_distance(vector, vector);
+
+CREATE OPERATOR CLASS vector_ip_ops
+	FOR TYPE vector USING ivfflat AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector);
+
+CREATE OPERATOR CLASS vector_cosine_ops
+	FOR TYPE vector USING ivfflat AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector),
+	FUNCTION 2 vector_norm(vector);

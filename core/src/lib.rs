@@ -14,6 +14,7 @@ pub mod arith;
 pub mod distance;
 pub mod error;
 pub mod hnsw;
+pub mod ivf;
 pub mod text;
 pub mod wire;
 

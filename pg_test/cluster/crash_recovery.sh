@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
-# Crash recovery: two clients insert into an hnsw-indexed table while a
-# third searches it; the server is killed with `pg_ctl stop -m immediate`,
-# restarted, and the index must answer exactly like a sequential scan (the
-# WAL replay rebuilt every page) and still reach (nearly) every row.
+# Crash recovery, for each index kind: two clients insert into an indexed
+# table while a third searches it; the server is killed with
+# `pg_ctl stop -m immediate`, restarted, and the index must answer exactly
+# like a sequential scan (the WAL replay rebuilt every page) and still reach
+# (nearly) every row.
+KIND=${1:-}
+if [ -z "$KIND" ]; then
+    for kind in hnsw ivfflat; do bash "${BASH_SOURCE[0]}" "$kind" || exit 1; done
+    exit 0
+fi
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+case $KIND in
+    hnsw) INDEX="USING hnsw (embedding vector_l2_ops) WITH (m = 8, ef_construction = 32)"
+          EXACT_SETTINGS="SET hnsw.ef_search = 1000; SET hnsw.iterative_scan = relaxed_order; SET hnsw.max_scan_tuples = 1000000;" ;;
+    ivfflat) INDEX="USING ivfflat (embedding vector_l2_ops) WITH (lists = 10)"
+          EXACT_SETTINGS="SET ivfflat.probes = 10;" ;;
+esac
+echo "index kind: $KIND"
 
 start_cluster
 sql -c "CREATE EXTENSION vector_ext"
-sql <<'SQL'
+sql <<SQL
 CREATE TABLE items (id bigserial PRIMARY KEY, embedding vector(16));
 INSERT INTO items (embedding)
 SELECT ARRAY(SELECT random() + 0 * i FROM generate_series(1, 16)) FROM generate_series(1, 1000) i;
-CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) WITH (m = 8, ef_construction = 32);
+CREATE INDEX ON items $INDEX;
 CHECKPOINT;
 SQL
 
@@ -36,11 +49,9 @@ echo "searches completed during the insert workload: $(grep -cx t "$CLUSTER_DIR/
 
 rows=$(psql -X -At -c "SELECT count(*) FROM items")
 echo "rows after recovery: $rows"
-result=$(psql -X -At -q <<'SQL'
+result=$(psql -X -At -q <<SQL
 SET enable_seqscan = off;
-SET hnsw.ef_search = 1000;
-SET hnsw.iterative_scan = relaxed_order;
-SET hnsw.max_scan_tuples = 1000000;
+$EXACT_SETTINGS
 -- a full walk of the graph reaches every committed row (HNSW does not
 -- promise every element an incoming link: allow one in a thousand)
 SELECT (SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 1000000) s)

@@ -1,3 +1,56 @@
-//! Index access methods.
+//! Index access methods, and what they share: the metric an operator class
+//! names, the vector as an index stores it, progress reporting.
 
 pub mod hnsw;
+pub mod ivfflat;
+mod validate;
+
+pub(crate) use validate::amvalidate;
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use vector_core::distance::Metric;
+
+use hnsw::format::StoredMetric;
+
+/// The distance an index orders by, read from its operator class: support
+/// function 1 is the distance, and a support function 2 (the norm) means
+/// vectors are normalized (cosine).
+pub(crate) fn opclass_metric(index: pg_sys::Relation) -> StoredMetric {
+    // SAFETY: an open index with one key column.
+    let (distance, norm) = unsafe { (pg_sys::index_getprocid(index, 1, 1), pg_sys::index_getprocid(index, 1, 2)) };
+    // SAFETY: get_func_name returns a palloc'd name or NULL.
+    let name = unsafe {
+        let name = pg_sys::get_func_name(distance);
+        if name.is_null() { String::new() } else { std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned() }
+    };
+    match (name.as_str(), norm != pg_sys::InvalidOid) {
+        ("vector_l2_squared_distance", _) => StoredMetric::L2,
+        ("vector_negative_inner_product", false) => StoredMetric::InnerProduct,
+        ("vector_negative_inner_product", true) => StoredMetric::Cosine,
+        ("l1_distance", _) => StoredMetric::L1,
+        _ => {
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                format!("this index does not support the distance function \"{name}\"")
+            );
+        }
+    }
+}
+
+/// The vector as the index stores it or searches with it: unit length for
+/// cosine. None for a vector the index cannot place (a zero vector has no
+/// direction).
+pub(crate) fn prepare_vector(metric: Metric, vector: &[f32]) -> Option<Vec<f32>> {
+    if !metric.normalizes() {
+        return Some(vector.to_vec());
+    }
+    let norm = vector_core::distance::norm(vector);
+    (norm > 0.0).then(|| vector.iter().map(|&x| (x as f64 / norm) as f32).collect())
+}
+
+pub(crate) fn report_progress(param: u32, value: i64) {
+    // SAFETY: updating our own backend's progress slot.
+    unsafe { pg_sys::pgstat_progress_update_param(param as i32, value) };
+}

@@ -18,7 +18,7 @@
 mod page;
 mod pinned;
 
-pub use page::{PageMut, PageRef, PageTag};
+pub use page::{item_space, PageMut, PageRef, PageTag, EMPTY_PAGE_BYTES};
 pub use pinned::{Pinned, PinnedPages};
 
 use pgrx::pg_sys;

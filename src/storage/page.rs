@@ -7,6 +7,14 @@ use pgrx::pg_sys;
 
 use super::OffsetNumber;
 
+/// The room a freshly initialized page has for items (and their line pointers).
+pub const EMPTY_PAGE_BYTES: usize = pg_sys::BLCKSZ as usize - std::mem::size_of::<pg_sys::PageHeaderData>() - PageTag::SIZE;
+
+/// The page space an item takes: its MAXALIGNed length and a line pointer.
+pub fn item_space(len: usize) -> usize {
+    len.next_multiple_of(pg_sys::MAXIMUM_ALIGNOF as usize) + std::mem::size_of::<pg_sys::ItemIdData>()
+}
+
 /// The contents of the special space: which index and which kind of page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageTag {

@@ -18,9 +18,8 @@ use pgrx::{pg_sys, PgMemoryContexts};
 use vector_core::hnsw::{HnswParams, MemoryGraph};
 
 use super::format::{self, Address, MetaPage, StoredMetric, GRAPH_PAGE, META_BYTES, META_PAGE, MAX_DIMENSIONS};
-use super::graph::item_space;
 use super::{insert, opclass_metric, options, prepare_vector, report_progress, PROGRESS_PHASE_LOAD};
-use crate::storage::{BuildPage, Index, INVALID_BLOCK};
+use crate::storage::{item_space, BuildPage, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
 use crate::vector::PgVector;
 
 struct BuildState {
@@ -248,16 +247,15 @@ fn locality_order(graph: &MemoryGraph) -> Vec<u32> {
 }
 
 fn plan_layout(graph: &MemoryGraph) -> Layout {
-    const EMPTY_PAGE: usize = 8192 - 24 - 8;
     let m = graph.params().m;
     let element_space = item_space(format::element_bytes(graph.dim()));
     let mut block = 1;
-    let mut free = EMPTY_PAGE;
+    let mut free = EMPTY_PAGE_BYTES;
     let mut next_offset = 1u16;
     let place = |space: usize, block: &mut u32, free: &mut usize, next_offset: &mut u16| {
         if *free < space {
             *block += 1;
-            *free = EMPTY_PAGE;
+            *free = EMPTY_PAGE_BYTES;
             *next_offset = 1;
         }
         *free -= space;
@@ -269,7 +267,7 @@ fn plan_layout(graph: &MemoryGraph) -> Layout {
     let mut neighbors = vec![Address::INVALID; graph.len()];
     for &node in &order {
         let neighbor_space = item_space(format::neighbors_bytes(m, graph.level(node)));
-        if free < element_space + neighbor_space && element_space + neighbor_space <= EMPTY_PAGE {
+        if free < element_space + neighbor_space && element_space + neighbor_space <= EMPTY_PAGE_BYTES {
             free = 0; // start the pair on a fresh page
         }
         elements[node as usize] = place(element_space, &mut block, &mut free, &mut next_offset);

@@ -2,14 +2,13 @@
 //! implementations that let the pure-Rust algorithms walk and change it, and
 //! the placement of new elements.
 
-use pgrx::pg_sys;
 use vector_core::distance::Metric;
 use vector_core::hnsw::{Graph, GraphMut, HashVisited, HnswParams};
 
 use super::format::{
     self, Address, Element, ElementState, MetaPage, Neighbors, StoredMetric, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE,
 };
-use crate::storage::{corrupted, Index, PageRef, Pinned, PinnedPages, WalRecord, INVALID_BLOCK};
+use crate::storage::{corrupted, item_space, Index, PageRef, Pinned, PinnedPages, WalRecord, INVALID_BLOCK};
 
 impl StoredMetric {
     pub fn metric(self) -> Metric {
@@ -319,9 +318,4 @@ fn new_graph_page(index: &Index, record: &mut WalRecord) -> usize {
     let slot = record.register(index.extend());
     record.page(slot).init(GRAPH_PAGE);
     slot
-}
-
-/// The page space an item takes: its MAXALIGNed length and a line pointer.
-pub fn item_space(len: usize) -> usize {
-    len.next_multiple_of(pg_sys::MAXIMUM_ALIGNOF as usize) + std::mem::size_of::<pg_sys::ItemIdData>()
 }

@@ -1,4 +1,4 @@
-//! amvalidate: an hnsw operator class must have a distance support function
+//! amvalidate: an hnsw or ivfflat operator class must have a distance support function
 //! (1), may have a norm (2), and its operators must be ORDER BY operators.
 
 use pgrx::prelude::*;

@@ -1,0 +1,190 @@
+//! Inverted-file partitioning for the ivfflat index: k-means over a sample
+//! of the rows (k-means++ seeding, Lloyd iterations), and the choice of the
+//! cells a query probes.
+//!
+//! For inner product and cosine the centroids are kept at unit length
+//! (spherical k-means), so "nearest centroid" means the largest inner product.
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::distance::Metric;
+
+/// At most this many Lloyd iterations; most runs settle much sooner.
+const MAX_ITERATIONS: usize = 30;
+
+/// `k` centroids (flattened, `dim` each) for `vectors`.
+///
+/// With fewer distinct vectors than `k`, some centroids repeat; an empty
+/// cell is reseeded with the point furthest from its centroid.
+pub fn kmeans(vectors: &[f32], dim: usize, k: usize, metric: Metric, seed: u64) -> Vec<f32> {
+    let n = vectors.len() / dim;
+    assert!(n > 0 && k > 0, "k-means needs points and cells");
+    let score = metric.score_fn();
+    let point = |i: usize| &vectors[i * dim..(i + 1) * dim];
+    let mut rng = SmallRng::seed_from_u64(seed);
+
+    // k-means++: each new centroid is drawn with probability proportional
+    // to its squared distance from the nearest one chosen so far.
+    let mut centroids = Vec::with_capacity(k * dim);
+    centroids.extend_from_slice(point(rng.gen_range(0..n)));
+    let mut nearest: Vec<f32> = (0..n).map(|i| seeding_weight(score(point(i), &centroids[..dim]))).collect();
+    while centroids.len() < k * dim {
+        let total: f64 = nearest.iter().map(|&w| w as f64).sum();
+        let chosen = if total > 0.0 {
+            let mut target = rng.gen::<f64>() * total;
+            nearest.iter().position(|&w| {
+                target -= w as f64;
+                target <= 0.0
+            })
+            .unwrap_or(n - 1)
+        } else {
+            rng.gen_range(0..n)
+        };
+        let start = centroids.len();
+        centroids.extend_from_slice(point(chosen));
+        for (i, w) in nearest.iter_mut().enumerate() {
+            *w = w.min(seeding_weight(score(point(i), &centroids[start..start + dim])));
+        }
+    }
+    normalize_if_spherical(&mut centroids, dim, metric);
+
+    let mut assignment = vec![usize::MAX; n];
+    for _ in 0..MAX_ITERATIONS {
+        let mut changed = 0;
+        for (i, cell) in assignment.iter_mut().enumerate() {
+            let best = nearest_centroid(point(i), &centroids, dim, metric);
+            if best != *cell {
+                *cell = best;
+                changed += 1;
+            }
+        }
+        let mut sums = vec![0.0f64; k * dim];
+        let mut counts = vec![0usize; k];
+        for (i, &cell) in assignment.iter().enumerate() {
+            counts[cell] += 1;
+            for (s, &x) in sums[cell * dim..(cell + 1) * dim].iter_mut().zip(point(i)) {
+                *s += x as f64;
+            }
+        }
+        for cell in 0..k {
+            if counts[cell] == 0 {
+                // An empty cell takes the point worst served by its own.
+                let worst = (0..n)
+                    .max_by(|&a, &b| {
+                        let da = score(point(a), &centroids[assignment[a] * dim..(assignment[a] + 1) * dim]);
+                        let db = score(point(b), &centroids[assignment[b] * dim..(assignment[b] + 1) * dim]);
+                        da.total_cmp(&db)
+                    })
+                    .expect("n > 0");
+                centroids[cell * dim..(cell + 1) * dim].copy_from_slice(point(worst));
+                assignment[worst] = cell;
+                continue;
+            }
+            for (c, s) in centroids[cell * dim..(cell + 1) * dim].iter_mut().zip(&sums[cell * dim..(cell + 1) * dim]) {
+                *c = (s / counts[cell] as f64) as f32;
+            }
+        }
+        normalize_if_spherical(&mut centroids, dim, metric);
+        if changed * 1000 <= n {
+            break; // fewer than 0.1% of the points moved
+        }
+    }
+    centroids
+}
+
+/// k-means++ weights must be non-negative; scores for inner product are not.
+fn seeding_weight(score: f32) -> f32 {
+    score.max(0.0) + f32::EPSILON
+}
+
+fn normalize_if_spherical(centroids: &mut [f32], dim: usize, metric: Metric) {
+    if matches!(metric, Metric::InnerProduct | Metric::Cosine) {
+        for c in centroids.chunks_exact_mut(dim) {
+            let norm = crate::distance::norm(c);
+            if norm > 0.0 {
+                c.iter_mut().for_each(|x| *x = (*x as f64 / norm) as f32);
+            }
+        }
+    }
+}
+
+/// The cell whose centroid is nearest to `v`.
+pub fn nearest_centroid(v: &[f32], centroids: &[f32], dim: usize, metric: Metric) -> usize {
+    let score = centroid_score(metric);
+    centroids
+        .chunks_exact(dim)
+        .enumerate()
+        .map(|(i, c)| (score(v, c), i))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("at least one centroid")
+        .1
+}
+
+/// The `probes` cells nearest to `query`, nearest first.
+pub fn nearest_cells(query: &[f32], centroids: &[f32], dim: usize, metric: Metric, probes: usize) -> Vec<usize> {
+    let score = centroid_score(metric);
+    let mut cells: Vec<(f32, usize)> = centroids.chunks_exact(dim).enumerate().map(|(i, c)| (score(query, c), i)).collect();
+    cells.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    cells.into_iter().take(probes).map(|(_, i)| i).collect()
+}
+
+/// Cells are chosen by L2 for L2 and L1 data, by inner product for the
+/// unit-length centroids of inner-product and cosine data.
+fn centroid_score(metric: Metric) -> fn(&[f32], &[f32]) -> f32 {
+    match metric {
+        Metric::L2 | Metric::L1 => Metric::L2.score_fn(),
+        Metric::InnerProduct | Metric::Cosine => Metric::InnerProduct.score_fn(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blobs(centers: &[[f32; 2]], per: usize, seed: u64) -> Vec<f32> {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        centers.iter().flat_map(|c| (0..per).flat_map(move |_| [c[0], c[1]]).collect::<Vec<_>>()).map(|x| x + rng.gen_range(-0.5..0.5)).collect()
+    }
+
+    #[test]
+    fn finds_well_separated_clusters() {
+        let centers = [[0.0, 0.0], [100.0, 0.0], [0.0, 100.0], [100.0, 100.0]];
+        let data = blobs(&centers, 200, 1);
+        let centroids = kmeans(&data, 2, 4, Metric::L2, 7);
+        for c in centers {
+            let nearest = centroids.chunks_exact(2).map(|x| (x[0] - c[0]).powi(2) + (x[1] - c[1]).powi(2)).fold(f32::MAX, f32::min);
+            assert!(nearest < 1.0, "a centroid lies within 1 of {c:?}");
+        }
+        // every point lands in the cell of its own blob
+        for (i, p) in data.chunks_exact(2).enumerate() {
+            let cell = nearest_centroid(p, &centroids, 2, Metric::L2);
+            let first = nearest_centroid(&data[(i / 200) * 400..(i / 200) * 400 + 2], &centroids, 2, Metric::L2);
+            assert_eq!(cell, first);
+        }
+    }
+
+    #[test]
+    fn more_cells_than_distinct_points_leaves_none_unusable() {
+        let data = [1.0, 1.0, 1.0, 1.0, 5.0, 5.0];
+        let centroids = kmeans(&data, 2, 5, Metric::L2, 3);
+        assert_eq!(centroids.len(), 10);
+        assert!(centroids.iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn spherical_centroids_have_unit_length() {
+        let data = blobs(&[[1.0, 0.2], [0.1, 1.0]], 50, 2);
+        let centroids = kmeans(&data, 2, 2, Metric::Cosine, 4);
+        for c in centroids.chunks_exact(2) {
+            assert!((crate::distance::norm(c) - 1.0).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn probes_are_ordered_by_distance() {
+        let centroids = [0.0, 0.0, 10.0, 0.0, 20.0, 0.0];
+        assert_eq!(nearest_cells(&[11.0, 0.0], &centroids, 2, Metric::L2, 3), vec![1, 2, 0]);
+        assert_eq!(nearest_cells(&[11.0, 0.0], &centroids, 2, Metric::L2, 1), vec![1]);
+    }
+}

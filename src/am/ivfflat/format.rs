@@ -1,0 +1,199 @@
+//! The on-disk format of an `ivfflat` index. This file is the specification.
+//!
+//! ```text
+//! block 0       meta page: a MetaPage struct in the content area
+//! blocks 1..C   centroid pages: one centroid tuple per list
+//! the rest      list pages: item 1 is a link tuple (the list's next page),
+//!               then entry tuples (heap TID and vector)
+//! every page    8-byte special space: MAGIC (u32), page kind (u16), 0 (u16)
+//! ```
+//!
+//! ```text
+//! centroid  0 list number u32 | 4 first page u32 | 8 last page u32 | 12 float4[dimensions]
+//! link      0 kind=3 u8 | 1..4 0 | 4 next page u32 (INVALID at the end of the list)
+//! entry     0 kind=4 u8 | 1 state u8 (0 live, 1 dead) | 2 heap offset u16 | 4 heap block u32 | 8 float4[dimensions]
+//! ```
+//! Integers are little-endian; a tuple of the wrong kind or length is a
+//! clean corruption error.
+
+use crate::am::hnsw::format::{Address, FormatError, StoredMetric};
+use crate::storage::{BlockNumber, PageTag, INVALID_BLOCK};
+
+pub const MAGIC: u32 = 0x4646_5649; // "IVFF" read as little-endian bytes
+pub const FORMAT_VERSION: u32 = 1;
+pub const META_BLOCK: BlockNumber = 0;
+pub const META_PAGE: PageTag = PageTag { magic: MAGIC, kind: 1 };
+pub const CENTROID_PAGE: PageTag = PageTag { magic: MAGIC, kind: 2 };
+pub const LIST_PAGE: PageTag = PageTag { magic: MAGIC, kind: 3 };
+/// Scans hold this pseudo page shared while they may return TIDs; VACUUM
+/// waits for it (as for hnsw).
+pub const SCAN_LOCK: BlockNumber = INVALID_BLOCK - 1;
+
+pub const MAX_DIMENSIONS: usize = 2000;
+pub const META_BYTES: usize = 24;
+const CENTROID_HEADER: usize = 12;
+const ENTRY_HEADER: usize = 8;
+pub const LINK_BYTES: usize = 8;
+const LINK_KIND: u8 = 3;
+const ENTRY_KIND: u8 = 4;
+pub const LINK_OFFSET: u16 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetaPage {
+    pub dimensions: u32,
+    pub lists: u32,
+    pub metric: StoredMetric,
+    pub centroid_pages: u32,
+}
+
+impl MetaPage {
+    pub fn encode(&self, out: &mut [u8]) {
+        out[..META_BYTES].fill(0);
+        out[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        out[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out[8..12].copy_from_slice(&self.dimensions.to_le_bytes());
+        out[12..16].copy_from_slice(&self.lists.to_le_bytes());
+        out[16] = self.metric as u8;
+        out[20..24].copy_from_slice(&self.centroid_pages.to_le_bytes());
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        if bytes.len() < META_BYTES || u32_at(0) != MAGIC {
+            return Err(FormatError::NotMeta);
+        }
+        if u32_at(4) != FORMAT_VERSION {
+            return Err(FormatError::Version(u32_at(4)));
+        }
+        let metric = match bytes[16] {
+            1 => StoredMetric::L2,
+            2 => StoredMetric::InnerProduct,
+            3 => StoredMetric::Cosine,
+            4 => StoredMetric::L1,
+            _ => return Err(FormatError::NotMeta),
+        };
+        Ok(MetaPage { dimensions: u32_at(8), lists: u32_at(12), metric, centroid_pages: u32_at(20) })
+    }
+}
+
+pub fn centroid_bytes(dimensions: usize) -> usize {
+    CENTROID_HEADER + 4 * dimensions
+}
+
+pub fn encode_centroid(list: u32, first: BlockNumber, last: BlockNumber, vector: &[f32], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&list.to_le_bytes());
+    out.extend_from_slice(&first.to_le_bytes());
+    out.extend_from_slice(&last.to_le_bytes());
+    vector.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+}
+
+/// A decoded centroid tuple.
+pub struct Centroid {
+    pub list: u32,
+    pub first: BlockNumber,
+    pub last: BlockNumber,
+    pub vector: Vec<f32>,
+}
+
+impl Centroid {
+    pub fn decode(bytes: &[u8], dimensions: usize) -> Result<Self, FormatError> {
+        if bytes.len() != centroid_bytes(dimensions) {
+            return Err(FormatError::BadTuple("centroid"));
+        }
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        Ok(Centroid {
+            list: u32_at(0),
+            first: u32_at(4),
+            last: u32_at(8),
+            vector: bytes[CENTROID_HEADER..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect(),
+        })
+    }
+}
+
+/// Points a centroid at a new last page.
+pub fn set_centroid_last(bytes: &mut [u8], last: BlockNumber) {
+    bytes[8..12].copy_from_slice(&last.to_le_bytes());
+}
+
+pub fn encode_link(next: BlockNumber) -> [u8; LINK_BYTES] {
+    let mut out = [0u8; LINK_BYTES];
+    out[0] = LINK_KIND;
+    out[4..8].copy_from_slice(&next.to_le_bytes());
+    out
+}
+
+pub fn decode_link(bytes: &[u8]) -> Result<BlockNumber, FormatError> {
+    if bytes.len() != LINK_BYTES || bytes[0] != LINK_KIND {
+        return Err(FormatError::BadTuple("link"));
+    }
+    Ok(u32::from_le_bytes(bytes[4..8].try_into().unwrap()))
+}
+
+pub fn entry_bytes(dimensions: usize) -> usize {
+    ENTRY_HEADER + 4 * dimensions
+}
+
+pub fn encode_entry(heap_tid: Address, vector: &[f32], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&[ENTRY_KIND, 0]);
+    out.extend_from_slice(&heap_tid.offset.to_le_bytes());
+    out.extend_from_slice(&heap_tid.block.to_le_bytes());
+    vector.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+}
+
+/// A decoded view of an entry tuple.
+pub struct Entry<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Entry<'a> {
+    pub fn decode(bytes: &'a [u8], dimensions: usize) -> Result<Self, FormatError> {
+        if bytes.len() != entry_bytes(dimensions) || bytes[0] != ENTRY_KIND {
+            return Err(FormatError::BadTuple("entry"));
+        }
+        Ok(Self { bytes })
+    }
+
+    pub fn is_dead(&self) -> bool {
+        self.bytes[1] != 0
+    }
+
+    pub fn heap_tid(&self) -> Address {
+        Address {
+            offset: u16::from_le_bytes(self.bytes[2..4].try_into().unwrap()),
+            block: u32::from_le_bytes(self.bytes[4..8].try_into().unwrap()),
+        }
+    }
+
+    /// The vector, read in place (items are 8-byte aligned, the header 8 bytes).
+    pub fn vector(&self) -> &'a [f32] {
+        let floats = &self.bytes[ENTRY_HEADER..];
+        assert!(floats.as_ptr().align_offset(4) == 0, "page items are MAXALIGNed");
+        // SAFETY: aligned, in bounds, and every bit pattern is an f32.
+        unsafe { std::slice::from_raw_parts(floats.as_ptr().cast::<f32>(), floats.len() / 4) }
+    }
+}
+
+pub fn mark_entry_dead(bytes: &mut [u8]) {
+    bytes[1] = 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuples_round_trip() {
+        let meta = MetaPage { dimensions: 3, lists: 7, metric: StoredMetric::Cosine, centroid_pages: 2 };
+        let mut bytes = [0u8; META_BYTES];
+        meta.encode(&mut bytes);
+        assert_eq!(MetaPage::decode(&bytes).unwrap(), meta);
+        let mut out = Vec::new();
+        encode_centroid(5, 10, 12, &[1.0, 2.0, 3.0], &mut out);
+        let c = Centroid::decode(&out, 3).unwrap();
+        assert_eq!((c.list, c.first, c.last, c.vector), (5, 10, 12, vec![1.0, 2.0, 3.0]));
+        assert_eq!(decode_link(&encode_link(42)).unwrap(), 42);
+        assert!(Centroid::decode(&out, 4).is_err());
+    }
+}

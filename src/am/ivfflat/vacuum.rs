@@ -1,0 +1,85 @@
+//! VACUUM: entries of dead rows are marked dead in place (one WAL record per
+//! page); scans skip them. Before returning, VACUUM waits for scans that
+//! started before it (SCAN_LOCK), which may still hold those TIDs.
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+use super::format::{self, Entry, LINK_OFFSET, LIST_PAGE, SCAN_LOCK};
+use super::read_meta;
+use crate::am::hnsw::format::Address;
+use crate::storage::{Index, WalRecord};
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn ambulkdelete(
+    info: *mut pg_sys::IndexVacuumInfo,
+    stats: *mut pg_sys::IndexBulkDeleteResult,
+    callback: pg_sys::IndexBulkDeleteCallback,
+    callback_state: *mut std::ffi::c_void,
+) -> *mut pg_sys::IndexBulkDeleteResult {
+    // SAFETY: VACUUM passes an open index and a callback with its state.
+    let index = unsafe { Index::from_raw((*info).index) };
+    let stats = unsafe { stats_or_new(stats) };
+    let is_dead = |tid: Address| {
+        let mut item = pg_sys::ItemPointerData::default();
+        pgrx::itemptr::item_pointer_set_all(&mut item, tid.block, tid.offset);
+        unsafe { callback.expect("VACUUM passes a callback")(&mut item, callback_state) }
+    };
+    let meta = read_meta(&index);
+    let dimensions = meta.dimensions as usize;
+    let mut removed = 0usize;
+    for block in 1 + meta.centroid_pages..index.block_count() {
+        // SAFETY: honouring vacuum_cost_delay.
+        unsafe { pg_sys::vacuum_delay_point() };
+        let dead: Vec<u16> = {
+            let page = index.read(block, LIST_PAGE);
+            let page = page.page();
+            (LINK_OFFSET + 1..=page.max_offset())
+                .filter(|&offset| {
+                    page.item(offset)
+                        .and_then(|bytes| Entry::decode(bytes, dimensions).ok())
+                        .is_some_and(|e| !e.is_dead() && is_dead(e.heap_tid()))
+                })
+                .collect()
+        };
+        if dead.is_empty() {
+            continue;
+        }
+        let mut record = WalRecord::start(&index);
+        let slot = record.register(index.lock_exclusive(block, LIST_PAGE));
+        let mut page = record.page(slot);
+        for &offset in &dead {
+            format::mark_entry_dead(page.item_mut(offset).expect("found above"));
+        }
+        record.commit();
+        removed += dead.len();
+    }
+    // SAFETY: our stats.
+    unsafe { (*stats).tuples_removed += removed as f64 };
+    if removed > 0 {
+        drop(index.lock_pseudo_page(SCAN_LOCK, true));
+    }
+    stats
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn amvacuumcleanup(info: *mut pg_sys::IndexVacuumInfo, stats: *mut pg_sys::IndexBulkDeleteResult) -> *mut pg_sys::IndexBulkDeleteResult {
+    // SAFETY: as above.
+    let info = unsafe { &*info };
+    if info.analyze_only {
+        return stats;
+    }
+    let index = unsafe { Index::from_raw(info.index) };
+    let stats = unsafe { stats_or_new(stats) };
+    unsafe { (*stats).num_pages = index.block_count() };
+    stats
+}
+
+unsafe fn stats_or_new(stats: *mut pg_sys::IndexBulkDeleteResult) -> *mut pg_sys::IndexBulkDeleteResult {
+    if stats.is_null() {
+        // SAFETY: zeroed memory is a valid empty result.
+        unsafe { pg_sys::palloc0(std::mem::size_of::<pg_sys::IndexBulkDeleteResult>()).cast() }
+    } else {
+        stats
+    }
+}
