@@ -346,6 +346,29 @@ def search_sweep(conn, ds, literals, min_seconds):
     return sweep
 
 
+def ivfflat_sweep(conn, ds, literals, min_seconds):
+    """Builds an ivfflat index (lists = rows / 1000, at least 4, pgvector's
+    rule of thumb) in place of the hnsw one and sweeps ivfflat.probes."""
+    lists = max(len(ds.base) // 1000, 4)
+    opclass = METRICS[ds.metric][1]
+    started = time.perf_counter()
+    conn.execute(f"CREATE INDEX items_ivfflat ON items USING ivfflat (embedding {opclass}) WITH (lists = {lists})")
+    build = time.perf_counter() - started
+    size = one_value(conn, "SELECT pg_relation_size('items_ivfflat')") / 2**20
+    sql = "/* ivfflat */ " + knn_sql(ds)
+    params = [(v,) for v in literals]
+    run_timed(conn, sql, params[:50])
+    sweep = {}
+    for probes in sorted({p for p in (1, 2, 4, 8, 16, 32) if p <= lists} | {lists}):
+        conn.execute(f"SET ivfflat.probes = {probes}")
+        timing = run_timed(conn, sql, params, min_seconds)
+        sweep[probes] = (recall(timing.results, ds.truth), timing)
+        log(f"ivfflat probes {probes}: recall {sweep[probes][0]:.3f}, {timing.per_second:,.0f} QPS")
+    conn.execute("RESET ivfflat.probes")
+    conn.execute("DROP INDEX items_ivfflat")
+    return {"lists": lists, "build": build, "size": size, "sweep": sweep}
+
+
 def exact_scan(conn, ds, literals, count, min_seconds):
     rows = list(range(min(count, len(literals))))
     conn.execute("SET enable_indexscan = off")
@@ -429,6 +452,10 @@ def print_dataset_report(ds, r):
         print(f"| index build ({METRICS[ds.metric][1]}), one core | {secs(r['build'])} ({n / r['build']:,.0f} rows/s) |")
         print(f"| index build, two cores | {secs(r['build_parallel'])} ({r['build'] / r['build_parallel']:.2f}x faster) |")
         print(f"| index size | {r['size']:.1f} MiB |")
+        if r.get("ivfflat"):
+            ivf = r["ivfflat"]
+            print(f"| ivfflat build (lists = {ivf['lists']}), one core | {secs(ivf['build'])} |")
+            print(f"| ivfflat index size | {ivf['size']:.1f} MiB |")
     for warning in r.get("warnings", []):
         print(f"\n**warning: {warning}**")
 
@@ -437,6 +464,11 @@ def print_dataset_report(ds, r):
     print("|---|---|---|---|---|---|---|---|")
     for ef, (rec, t) in r.get("sweep", {}).items():
         print(f"| hnsw ef_search={ef} | {rec:.3f} | {fmt(t.per_second)} | {t.percentile_ms(50):.2f} | "
+              f"{t.percentile_ms(99):.2f} | {fmt(t.cpu_us_each)} | {t.per_second / exact.per_second:.1f}x | "
+              f"{exact.cpu_us_each / t.cpu_us_each:.1f}x |")
+    ivf = r.get("ivfflat")
+    for probes, (rec, t) in (ivf["sweep"].items() if ivf else []):
+        print(f"| ivfflat probes={probes} | {rec:.3f} | {fmt(t.per_second)} | {t.percentile_ms(50):.2f} | "
               f"{t.percentile_ms(99):.2f} | {fmt(t.cpu_us_each)} | {t.per_second / exact.per_second:.1f}x | "
               f"{exact.cpu_us_each / t.cpu_us_each:.1f}x |")
     print(f"| exact (enable_indexscan=off), {len(exact.results)} queries | {exact_recall:.3f} "
@@ -492,6 +524,10 @@ def bench_dataset(conn, ds, args):
     log(f"{ds.name}: exact scan")
     r["exact"] = exact_scan(conn, ds, literals, args.exact_queries, args.min_seconds)
     if not r["index_error"]:
+        log(f"{ds.name}: ivfflat, then the hnsw index again for the writes")
+        conn.execute(f"DROP INDEX {INDEX_NAME}")
+        r["ivfflat"] = ivfflat_sweep(conn, ds, literals, args.min_seconds)
+        build_index(conn, ds)
         count = min(args.inserts, len(ds.base) // 5)
         log(f"{ds.name}: {count} single-row inserts")
         inserted, r["inserts"] = insert_rows(conn, ds, count, rng)
