@@ -70,7 +70,7 @@ start_cluster() {
     chmod 755 "$CLUSTER_DIR"
     as_root chown postgres:postgres "$CLUSTER_DIR"
     export PGHOST=$CLUSTER_DIR PGPORT=$((5500 + RANDOM % 400)) PGUSER=postgres PGDATABASE=postgres
-    as_postgres "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres --auth=trust >/dev/null
+    as_postgres "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >/dev/null
     start_server
     trap stop_cluster EXIT
 }
