@@ -54,3 +54,34 @@ pub(crate) fn report_progress(param: u32, value: i64) {
     // SAFETY: updating our own backend's progress slot.
     unsafe { pg_sys::pgstat_progress_update_param(param as i32, value) };
 }
+
+/// The dimensions of an index's column, from its typmod: `vector(n)`, at
+/// most `max` for access method `am`.
+pub(crate) fn column_dimensions(index: pg_sys::Relation, max: usize, am: &str) -> usize {
+    // SAFETY: an open index has a tuple descriptor with one attribute.
+    let typmod = unsafe { (*(*(*index).rd_att).attrs.as_ptr()).atttypmod };
+    if typmod < 1 {
+        ereport!(ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "column does not have dimensions");
+    }
+    if typmod as usize > max {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("column cannot have more than {max} dimensions for {am} index")
+        );
+    }
+    typmod as usize
+}
+
+/// The statistics VACUUM passed in, or a new, empty set.
+///
+/// # Safety
+/// `stats` is NULL or a valid IndexBulkDeleteResult.
+pub(crate) unsafe fn stats_or_new(stats: *mut pg_sys::IndexBulkDeleteResult) -> *mut pg_sys::IndexBulkDeleteResult {
+    if stats.is_null() {
+        // SAFETY: zeroed memory is a valid empty result.
+        unsafe { pg_sys::palloc0(std::mem::size_of::<pg_sys::IndexBulkDeleteResult>()).cast() }
+    } else {
+        stats
+    }
+}

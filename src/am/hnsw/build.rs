@@ -18,6 +18,7 @@ use pgrx::{pg_sys, PgMemoryContexts};
 use vector_core::hnsw::{HnswParams, MemoryGraph};
 
 use super::format::{self, Address, MetaPage, StoredMetric, GRAPH_PAGE, META_BYTES, META_PAGE, MAX_DIMENSIONS};
+use crate::am::column_dimensions;
 use super::{insert, opclass_metric, options, prepare_vector, report_progress, PROGRESS_PHASE_LOAD};
 use crate::storage::{item_space, BuildPage, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
 use crate::vector::PgVector;
@@ -49,7 +50,7 @@ pub unsafe extern "C-unwind" fn ambuild(
         ereport!(ERROR, PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("index \"{}\" already contains data", index.name()));
     }
     let params = options::params(index_relation);
-    let dimensions = column_dimensions(index_relation);
+    let dimensions = column_dimensions(index_relation, MAX_DIMENSIONS, "hnsw");
     let metric = opclass_metric(index_relation);
     let mut state = BuildState {
         index,
@@ -102,7 +103,7 @@ pub unsafe extern "C-unwind" fn ambuild(
 pub unsafe extern "C-unwind" fn ambuildempty(index_relation: pg_sys::Relation) {
     // SAFETY: PostgreSQL passes an open index.
     let index = unsafe { Index::from_raw(index_relation) };
-    let meta = empty_meta(options::params(index_relation), column_dimensions(index_relation), opclass_metric(index_relation));
+    let meta = empty_meta(options::params(index_relation), column_dimensions(index_relation, MAX_DIMENSIONS, "hnsw"), opclass_metric(index_relation));
     index.write_init_fork_page(META_PAGE, |page| meta.encode(page.contents_mut(META_BYTES)));
 }
 
@@ -322,22 +323,6 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph) {
     index.log_all_pages();
 }
 
-/// The dimensions of the indexed column, from its typmod: `vector(n)`.
-fn column_dimensions(index: pg_sys::Relation) -> usize {
-    // SAFETY: an open index has a tuple descriptor with one attribute.
-    let typmod = unsafe { (*(*(*index).rd_att).attrs.as_ptr()).atttypmod };
-    if typmod < 1 {
-        ereport!(ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "column does not have dimensions");
-    }
-    if typmod as usize > MAX_DIMENSIONS {
-        ereport!(
-            ERROR,
-            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("column cannot have more than {MAX_DIMENSIONS} dimensions for hnsw index")
-        );
-    }
-    typmod as usize
-}
 
 /// Builds are deterministic for a given table, which keeps tests and
 /// benchmarks repeatable.

@@ -97,6 +97,18 @@ pub enum StoredMetric {
     L1 = 4,
 }
 
+impl StoredMetric {
+    pub fn from_byte(byte: u8) -> Option<Self> {
+        match byte {
+            1 => Some(StoredMetric::L2),
+            2 => Some(StoredMetric::InnerProduct),
+            3 => Some(StoredMetric::Cosine),
+            4 => Some(StoredMetric::L1),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetaPage {
     pub dimensions: u32,
@@ -155,13 +167,7 @@ impl MetaPage {
         if u32_at(4) != FORMAT_VERSION {
             return Err(FormatError::Version(u32_at(4)));
         }
-        let metric = match bytes[16] {
-            1 => StoredMetric::L2,
-            2 => StoredMetric::InnerProduct,
-            3 => StoredMetric::Cosine,
-            4 => StoredMetric::L1,
-            _ => return Err(FormatError::NotMeta),
-        };
+        let metric = StoredMetric::from_byte(bytes[16]).ok_or(FormatError::NotMeta)?;
         Ok(MetaPage {
             dimensions: u32_at(8),
             m: u16_at(12),

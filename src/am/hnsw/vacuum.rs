@@ -34,7 +34,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
 ) -> *mut pg_sys::IndexBulkDeleteResult {
     // SAFETY: PostgreSQL passes an open index in `info`.
     let index = unsafe { Index::from_raw((*info).index) };
-    let stats = unsafe { stats_or_new(stats) };
+    let stats = unsafe { crate::am::stats_or_new(stats) };
     let is_dead = |tid: Address| {
         let mut item = pg_sys::ItemPointerData::default();
         pgrx::itemptr::item_pointer_set_all(&mut item, tid.block, tid.offset);
@@ -71,7 +71,7 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
         return stats;
     }
     let index = unsafe { Index::from_raw(info.index) };
-    let stats = unsafe { stats_or_new(stats) };
+    let stats = unsafe { crate::am::stats_or_new(stats) };
     let live = live_elements(&index).len();
     // SAFETY: a palloc'd result.
     unsafe {
@@ -81,14 +81,6 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
     stats
 }
 
-unsafe fn stats_or_new(stats: *mut pg_sys::IndexBulkDeleteResult) -> *mut pg_sys::IndexBulkDeleteResult {
-    if stats.is_null() {
-        // SAFETY: zeroed memory is a valid empty result.
-        unsafe { pg_sys::palloc0(std::mem::size_of::<pg_sys::IndexBulkDeleteResult>()).cast() }
-    } else {
-        stats
-    }
-}
 
 /// Pass 1: marks the elements of dead rows Deleted, one WAL record per page.
 fn remove_dead_tids(index: &Index, is_dead: &dyn Fn(Address) -> bool, stats: *mut pg_sys::IndexBulkDeleteResult) -> HashSet<Address> {

@@ -14,7 +14,7 @@ use vector_core::ivf;
 use super::format::{self, MetaPage, CENTROID_PAGE, LINK_BYTES, LIST_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE};
 use super::options;
 use crate::am::hnsw::format::{Address, StoredMetric};
-use crate::am::{opclass_metric, prepare_vector, report_progress};
+use crate::am::{column_dimensions, opclass_metric, prepare_vector, report_progress};
 use crate::storage::{item_space, BuildPage, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
 use crate::vector::PgVector;
 
@@ -43,7 +43,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     // SAFETY: PostgreSQL passes an open, locked, empty index.
     let index = unsafe { Index::from_raw(index_relation) };
     let lists = options::lists(index_relation);
-    let dimensions = column_dimensions(index_relation);
+    let dimensions = column_dimensions(index_relation, MAX_DIMENSIONS, "ivfflat");
     let mut state = BuildState {
         metric: opclass_metric(index_relation),
         dimensions,
@@ -213,18 +213,3 @@ fn write_index(index: &Index, state: &BuildState, centroids: &[f32], members: &[
     index.log_all_pages();
 }
 
-fn column_dimensions(index: pg_sys::Relation) -> usize {
-    // SAFETY: an open index has one attribute.
-    let typmod = unsafe { (*(*(*index).rd_att).attrs.as_ptr()).atttypmod };
-    if typmod < 1 {
-        ereport!(ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "column does not have dimensions");
-    }
-    if typmod as usize > MAX_DIMENSIONS {
-        ereport!(
-            ERROR,
-            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("column cannot have more than {MAX_DIMENSIONS} dimensions for ivfflat index")
-        );
-    }
-    typmod as usize
-}

@@ -65,13 +65,7 @@ impl MetaPage {
         if u32_at(4) != FORMAT_VERSION {
             return Err(FormatError::Version(u32_at(4)));
         }
-        let metric = match bytes[16] {
-            1 => StoredMetric::L2,
-            2 => StoredMetric::InnerProduct,
-            3 => StoredMetric::Cosine,
-            4 => StoredMetric::L1,
-            _ => return Err(FormatError::NotMeta),
-        };
+        let metric = StoredMetric::from_byte(bytes[16]).ok_or(FormatError::NotMeta)?;
         Ok(MetaPage { dimensions: u32_at(8), lists: u32_at(12), metric, centroid_pages: u32_at(20) })
     }
 }

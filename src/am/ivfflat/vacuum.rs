@@ -19,7 +19,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
 ) -> *mut pg_sys::IndexBulkDeleteResult {
     // SAFETY: VACUUM passes an open index and a callback with its state.
     let index = unsafe { Index::from_raw((*info).index) };
-    let stats = unsafe { stats_or_new(stats) };
+    let stats = unsafe { crate::am::stats_or_new(stats) };
     let is_dead = |tid: Address| {
         let mut item = pg_sys::ItemPointerData::default();
         pgrx::itemptr::item_pointer_set_all(&mut item, tid.block, tid.offset);
@@ -70,16 +70,8 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(info: *mut pg_sys::IndexVacuumIn
         return stats;
     }
     let index = unsafe { Index::from_raw(info.index) };
-    let stats = unsafe { stats_or_new(stats) };
+    let stats = unsafe { crate::am::stats_or_new(stats) };
     unsafe { (*stats).num_pages = index.block_count() };
     stats
 }
 
-unsafe fn stats_or_new(stats: *mut pg_sys::IndexBulkDeleteResult) -> *mut pg_sys::IndexBulkDeleteResult {
-    if stats.is_null() {
-        // SAFETY: zeroed memory is a valid empty result.
-        unsafe { pg_sys::palloc0(std::mem::size_of::<pg_sys::IndexBulkDeleteResult>()).cast() }
-    } else {
-        stats
-    }
-}
