@@ -105,3 +105,17 @@ load_sift5k() {
     awk -F'\t' '{ v = $1; for (i = 2; i <= 128; i++) v = v "," $i; print $129 "\t[" v "]" }' \
         "$DATA/sift5k-ngt/sift-dataset-5k.tsv" | sql -c "COPY items (id, embedding) FROM STDIN"
 }
+
+# Runs the index's own verify function (hnsw_verify or ivfflat_verify, one
+# row per problem); prints what it found and fails unless it found nothing.
+verify_index() {
+    local index=$1 am problems
+    am=$(psql -X -At -v ON_ERROR_STOP=1 -c "SELECT a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = '$index'::regclass")
+    problems=$(psql -X -At -v ON_ERROR_STOP=1 -c "SELECT format('block %s item %s: %s', block, item, problem) FROM ${am}_verify('$index'::regclass)") || return 1
+    if [ -n "$problems" ]; then
+        echo "verify $index ($am) found problems:" >&2
+        echo "$problems" | head -20 >&2
+        return 1
+    fi
+    echo "verify $index ($am): clean"
+}
