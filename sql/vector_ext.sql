@@ -265,6 +265,14 @@ CREATE ACCESS METHOD ivfflat TYPE INDEX HANDLER ivfflat_handler;
 
 COMMENT ON ACCESS METHOD ivfflat IS 'ivfflat index access method';
 
+-- verify functions: one row per problem found, none for a healthy index
+
+CREATE FUNCTION hnsw_verify(index regclass) RETURNS TABLE (block bigint, item integer, problem text)
+	AS 'MODULE_PATHNAME', 'hnsw_verify_wrapper' LANGUAGE C STRICT;
+
+CREATE FUNCTION ivfflat_verify(index regclass) RETURNS TABLE (block bigint, item integer, problem text)
+	AS 'MODULE_PATHNAME', 'ivfflat_verify_wrapper' LANGUAGE C STRICT;
+
 -- opclasses
 
 CREATE OPERATOR CLASS vector_ops

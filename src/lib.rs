@@ -18,6 +18,7 @@ extension_sql_file!("../sql/vector_ext.sql", name = "vector_ext", finalize);
 pub extern "C-unwind" fn _PG_init() {
     am::hnsw::options::init();
     am::ivfflat::options::init();
+    storage::faults::init();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

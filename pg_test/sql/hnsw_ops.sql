@@ -36,7 +36,7 @@ INSERT INTO t SELECT i, ARRAY[100 + i, 100, 100] FROM generate_series(2000, 2200
 SELECT id FROM t ORDER BY v <-> '[2101.4,100,100]' LIMIT 3;
 
 -- a query vector of the wrong dimension is an error; a NULL one (known only
--- at run time) has no distance to anything, so the index returns no rows
+-- at run time) orders nothing, so the index returns rows as a sequential scan would
 SELECT id FROM t ORDER BY v <-> '[1,2]' LIMIT 1;
 SELECT count(*) FROM (SELECT id FROM t ORDER BY v <-> (SELECT NULL::vector) LIMIT 1) s;
 

@@ -1,9 +1,12 @@
 //! Index access methods, and what they share: the metric an operator class
 //! names, the vector as an index stores it, progress reporting.
 
+mod cost;
 pub mod hnsw;
 pub mod ivfflat;
+mod scan;
 mod validate;
+mod verify;
 
 pub(crate) use validate::amvalidate;
 
@@ -11,7 +14,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use vector_core::distance::Metric;
 
-use hnsw::format::StoredMetric;
+use hnsw::format::{Address, StoredMetric};
 
 /// The distance an index orders by, read from its operator class: support
 /// function 1 is the distance, and a support function 2 (the norm) means
@@ -83,5 +86,30 @@ pub(crate) unsafe fn stats_or_new(stats: *mut pg_sys::IndexBulkDeleteResult) -> 
         unsafe { pg_sys::palloc0(std::mem::size_of::<pg_sys::IndexBulkDeleteResult>()).cast() }
     } else {
         stats
+    }
+}
+
+/// VACUUM's "is this heap row dead?" callback with its state.
+pub(crate) struct DeadRows {
+    callback: pg_sys::IndexBulkDeleteCallback,
+    state: *mut std::ffi::c_void,
+}
+
+impl DeadRows {
+    pub(crate) fn new(callback: pg_sys::IndexBulkDeleteCallback, state: *mut std::ffi::c_void) -> Self {
+        if callback.is_none() {
+            ereport!(ERROR, PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "VACUUM passed no dead-row callback");
+        }
+        Self { callback, state }
+    }
+
+    /// Asks through pgrx's guarded boundary: the callback is PostgreSQL code
+    /// that may ERROR, and an ERROR must not jump over Rust frames.
+    pub(crate) fn contains(&self, tid: Address) -> bool {
+        let mut item = pg_sys::ItemPointerData::default();
+        pgrx::itemptr::item_pointer_set_all(&mut item, tid.block, tid.offset);
+        let callback = self.callback.expect("checked in new");
+        // SAFETY: the callback and its state come from VACUUM, as a pair.
+        unsafe { pg_sys::ffi::pg_guard_ffi_boundary(|| callback(&mut item, self.state)) }
     }
 }

@@ -15,6 +15,7 @@
 //! except inside one [`WalRecord`], which locks its pages in ascending block
 //! order. Heavyweight page locks are taken before any buffer lock.
 
+pub mod faults;
 mod page;
 mod pinned;
 
@@ -32,13 +33,21 @@ pub const INVALID_BLOCK: BlockNumber = pg_sys::InvalidBlockNumber;
 #[derive(Clone, Copy)]
 pub struct Index {
     rel: pg_sys::Relation,
+    /// How pages are read: PostgreSQL's default, or a ring of buffers (VACUUM
+    /// passes one, so a whole-index pass does not evict everyone's cache).
+    strategy: pg_sys::BufferAccessStrategy,
 }
 
 impl Index {
     /// # Safety
     /// `rel` must be an open index relation that outlives every use.
     pub unsafe fn from_raw(rel: pg_sys::Relation) -> Self {
-        Self { rel }
+        Self { rel, strategy: std::ptr::null_mut() }
+    }
+
+    /// The same index, read through `strategy` (from IndexVacuumInfo).
+    pub fn with_strategy(self, strategy: pg_sys::BufferAccessStrategy) -> Self {
+        Self { strategy, ..self }
     }
 
     pub fn raw(&self) -> pg_sys::Relation {
@@ -72,6 +81,31 @@ impl Index {
         page
     }
 
+    /// Like [`Self::read`], for walks over every page: None for a page that
+    /// was never initialized. Extending the relation makes a zeroed block
+    /// visible before the WAL record that initializes it commits, and a crash
+    /// or an ERROR in between leaves it zeroed for good; such a page is empty.
+    pub fn read_initialized(&self, block: BlockNumber, tag: PageTag) -> Option<SharedPage> {
+        let buffer = self.pin(block, pg_sys::ForkNumber::MAIN_FORKNUM);
+        // SAFETY: a pinned buffer.
+        unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32) };
+        let page = SharedPage { buffer };
+        if page.page().is_new() {
+            return None;
+        }
+        check_tag(self, block, page.page(), tag);
+        Some(page)
+    }
+
+    /// Pins and share-locks `block` without checking its tag, for the verify
+    /// functions, which report a foreign page instead of raising an error.
+    pub fn read_unchecked(&self, block: BlockNumber) -> SharedPage {
+        let buffer = self.pin(block, pg_sys::ForkNumber::MAIN_FORKNUM);
+        // SAFETY: a pinned buffer.
+        unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32) };
+        SharedPage { buffer }
+    }
+
     /// Pins and exclusively locks `block` for a change, checking its tag.
     pub fn lock_exclusive(&self, block: BlockNumber, tag: PageTag) -> ExclusiveBuffer {
         let buffer = self.pin(block, pg_sys::ForkNumber::MAIN_FORKNUM);
@@ -85,16 +119,21 @@ impl Index {
 
     /// Adds a new, exclusively locked page at the end of the relation. The
     /// caller initializes it (in a [`WalRecord`] it is logged as a full image).
+    /// Until that record commits the block is all zeros to everyone else, and
+    /// stays so after a crash or an ERROR: see [`Self::read_initialized`].
     pub fn extend(&self) -> ExclusiveBuffer {
-        self.extend_fork(pg_sys::ForkNumber::MAIN_FORKNUM)
+        let buffer = self.extend_fork(pg_sys::ForkNumber::MAIN_FORKNUM);
+        faults::after_extend();
+        buffer
     }
 
     fn extend_fork(&self, fork: pg_sys::ForkNumber::Type) -> ExclusiveBuffer {
-        // SAFETY: extending under the relation extension lock, as PostgreSQL requires.
+        // SAFETY: extending under the relation extension lock, as PostgreSQL
+        // requires; RBM_ZERO_AND_LOCK returns the new buffer already locked,
+        // so no other backend can lock it before we do.
         unsafe {
             pg_sys::LockRelationForExtension(self.rel, pg_sys::ExclusiveLock as i32);
-            let buffer = pg_sys::ReadBufferExtended(self.rel, fork, pg_sys::InvalidBlockNumber, pg_sys::ReadBufferMode::RBM_NORMAL, std::ptr::null_mut());
-            pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            let buffer = pg_sys::ReadBufferExtended(self.rel, fork, pg_sys::InvalidBlockNumber, pg_sys::ReadBufferMode::RBM_ZERO_AND_LOCK, std::ptr::null_mut());
             pg_sys::UnlockRelationForExtension(self.rel, pg_sys::ExclusiveLock as i32);
             ExclusiveBuffer { buffer, block: pg_sys::BufferGetBlockNumber(buffer), fresh: true }
         }
@@ -152,7 +191,7 @@ impl Index {
     /// Pins a block the caller knows to exist.
     pub(crate) fn pin_unchecked(&self, block: BlockNumber, fork: pg_sys::ForkNumber::Type) -> pg_sys::Buffer {
         // SAFETY: an open relation and an existing block.
-        unsafe { pg_sys::ReadBufferExtended(self.rel, fork, block, pg_sys::ReadBufferMode::RBM_NORMAL, std::ptr::null_mut()) }
+        unsafe { pg_sys::ReadBufferExtended(self.rel, fork, block, pg_sys::ReadBufferMode::RBM_NORMAL, self.strategy) }
     }
 }
 

@@ -63,6 +63,12 @@ impl<'a> PageRef<'a> {
         }
     }
 
+    /// Whether the page is all zeros, never initialized.
+    pub fn is_new(&self) -> bool {
+        // SAFETY: a valid page header.
+        unsafe { pg_sys::PageIsNew(self.raw()) }
+    }
+
     pub fn max_offset(&self) -> OffsetNumber {
         // SAFETY: a valid page.
         unsafe { pg_sys::PageGetMaxOffsetNumber(self.raw()) }

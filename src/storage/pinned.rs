@@ -18,8 +18,14 @@ use vector_core::hnsw::MixHasher;
 
 use super::{corrupted, BlockNumber, Index, PageRef};
 
-/// More pins than this and [`PinnedPages::trim`] releases them all.
-const MAX_PINS: usize = 8192;
+/// More pins than this and [`PinnedPages::trim`] releases them all: at most
+/// 8,192, and never more than a sixteenth of shared_buffers, so a wide walk
+/// under a small shared_buffers leaves other backends unpinned buffers.
+fn max_pins() -> usize {
+    // SAFETY: NBuffers is set at server start and never changes.
+    let buffers = unsafe { pg_sys::NBuffers }.max(0) as usize;
+    (buffers / 16).clamp(1, 8192)
+}
 
 /// A page [`PinnedPages`] holds; see [`PinnedPages::page`].
 #[derive(Clone, Copy)]
@@ -27,6 +33,7 @@ pub struct Pinned(pg_sys::Buffer);
 
 pub struct PinnedPages {
     index: Index,
+    max_pins: usize,
     pins: HashMap<BlockNumber, pg_sys::Buffer, BuildHasherDefault<MixHasher>>,
     /// The relation's size when last asked (it only grows).
     known_blocks: BlockNumber,
@@ -37,7 +44,7 @@ impl PinnedPages {
     pub fn new(index: Index) -> Self {
         let mut pins = HashMap::default();
         pins.reserve(256);
-        Self { index, pins, known_blocks: 0 }
+        Self { index, max_pins: max_pins(), pins, known_blocks: 0 }
     }
 
     /// Pins `block` (if it is not yet) until [`Self::trim`] or drop.
@@ -56,7 +63,7 @@ impl PinnedPages {
     /// VACUUM pass, which does not revisit pages much). Call it between
     /// graph operations, never while holding pages.
     pub fn trim(&mut self) {
-        if self.pins.len() >= MAX_PINS {
+        if self.pins.len() >= self.max_pins {
             self.release_all();
         }
     }

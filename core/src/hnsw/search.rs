@@ -40,8 +40,12 @@ pub fn search_layer<G: Graph>(
     visited: &mut G::Visited,
 ) -> Vec<Candidate<G::Node>> {
     visited.reset();
-    let mut to_expand: BinaryHeap<Reverse<Candidate<G::Node>>> = BinaryHeap::with_capacity(ef * 2);
-    let mut nearest: BinaryHeap<Candidate<G::Node>> = BinaryHeap::with_capacity(ef + 1);
+    // ef may come from a setting as large as i32::MAX (an iterative scan's
+    // bound): reserve for a typical search and let the heaps grow with what
+    // the graph really holds, so a huge setting cannot fail an allocation.
+    let reserve = ef.min(1024);
+    let mut to_expand: BinaryHeap<Reverse<Candidate<G::Node>>> = BinaryHeap::with_capacity(reserve * 2);
+    let mut nearest: BinaryHeap<Candidate<G::Node>> = BinaryHeap::with_capacity(reserve + 1);
     for &e in entry {
         if visited.first_visit(e.node) {
             to_expand.push(Reverse(e));

@@ -34,9 +34,11 @@ pub const META_BLOCK: BlockNumber = 0;
 pub const META_PAGE: PageTag = PageTag { magic: MAGIC, kind: 1 };
 pub const GRAPH_PAGE: PageTag = PageTag { magic: MAGIC, kind: 2 };
 
-/// Heavyweight lock pseudo pages (never real blocks): scans hold SCAN_LOCK
-/// shared while they may still return TIDs, inserts hold UPDATE_LOCK shared;
-/// VACUUM takes both exclusively (see vacuum.rs).
+/// Heavyweight lock pseudo pages (never real blocks): each graph search holds
+/// SCAN_LOCK shared while it walks, inserts hold UPDATE_LOCK shared; VACUUM
+/// takes both exclusively (see vacuum.rs). Neither is held between two
+/// calls from the executor, so no wait on them lasts longer than one search
+/// or one insert.
 pub const SCAN_LOCK: BlockNumber = INVALID_BLOCK - 1;
 pub const UPDATE_LOCK: BlockNumber = INVALID_BLOCK - 2;
 

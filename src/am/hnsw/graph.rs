@@ -239,7 +239,7 @@ fn reuse_free_slot(index: &Index, meta: &MetaPage, heap_tid: Address, vector: &[
     for block in meta.free_block..index.block_count() {
         // (offset, levels its neighbor tuple holds) of the free slots here
         let free: Vec<(u16, usize)> = {
-            let page = index.read(block, GRAPH_PAGE);
+            let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
             let page = page.page();
             (1..=page.max_offset())
                 .filter_map(|offset| {

@@ -8,6 +8,7 @@
 //! - `scan.rs`    ORDER BY distance LIMIT k, and iterative scans
 //! - `vacuum.rs`  removing dead rows and repairing the graph
 //! - `cost.rs`    the planner's estimate
+//! - `verify.rs`  hnsw_verify(), an amcheck-style consistency check
 //! - `options.rs` m, ef_construction and the hnsw.* settings
 
 mod build;
@@ -18,6 +19,7 @@ mod insert;
 pub mod options;
 mod scan;
 mod vacuum;
+mod verify;
 
 use pgrx::prelude::*;
 use pgrx::pg_sys;

@@ -6,95 +6,89 @@
 //! selective WHERE clause discarding rows) searches again with a doubled ef,
 //! up to hnsw.max_scan_tuples, skipping rows already returned.
 //!
-//! A scan holds SCAN_LOCK shared from its first search to its end, so
-//! VACUUM cannot finish (and the heap cannot reuse a dead row's slot) while
-//! the scan may still return that row's TID.
+//! A query with no direction (`<-> NULL`, or a zero vector under cosine)
+//! orders nothing: every row has the same (NULL or NaN) distance, so the
+//! scan returns every indexed row, page by page, as a sequential scan would.
+//!
+//! Each search holds SCAN_LOCK shared while it walks the graph, and nothing
+//! between amgettuple calls (see `am::scan`): VACUUM waits for running
+//! searches before it frees the slots of deleted elements, never for an
+//! idle cursor.
 
 use std::collections::{HashSet, VecDeque};
 
-use pgrx::prelude::*;
 use pgrx::pg_sys;
+use pgrx::prelude::*;
 use vector_core::check_same_dimensions;
 use vector_core::hnsw::{knn_search, Graph};
 
-use super::format::{Address, ElementState, SCAN_LOCK};
+use super::format::{Address, Element, ElementState, GRAPH_PAGE, SCAN_LOCK};
 use super::graph::{read_meta, PageGraph};
 use super::options::{IterativeScan, EF_SEARCH, ITERATIVE_SCAN, MAX_SCAN_TUPLES};
 use super::prepare_vector;
-use crate::storage::{Index, PageLock};
-use crate::vector::{OrRaise, PgVector};
+use crate::am::scan;
+use crate::storage::{BlockNumber, Index};
+use crate::vector::OrRaise;
 
-struct ScanState {
-    /// The prepared query vector; None when there is nothing to return.
-    query: Option<Vec<f32>>,
-    started: bool,
-    ef: usize,
-    /// Found but not yet returned, nearest first: (score, heap TID).
-    pending: VecDeque<(f32, Address)>,
-    returned: HashSet<Address>,
-    last_score: f32,
-    /// The whole reachable graph has been searched.
-    exhausted: bool,
-    _scan_lock: Option<PageLock>,
+#[derive(Default)]
+enum Phase {
+    #[default]
+    NotStarted,
+    /// Graph searches for this prepared query; `exhausted` once a search
+    /// found fewer than ef elements (it saw the whole reachable graph).
+    Searching { query: Vec<f32>, ef: usize, exhausted: bool },
+    /// A query with no direction: every element, from this page on.
+    EveryElement { next_block: BlockNumber, dimensions: usize },
 }
 
-impl ScanState {
-    fn new() -> Self {
-        Self {
-            query: None,
-            started: false,
-            ef: 0,
-            pending: VecDeque::new(),
-            returned: HashSet::new(),
-            last_score: f32::NEG_INFINITY,
-            exhausted: false,
-            _scan_lock: None,
-        }
+struct ScanState {
+    phase: Phase,
+    /// Found but not yet returned, nearest first.
+    pending: VecDeque<Address>,
+    /// Heap TIDs already queued, so a wider search does not repeat them.
+    returned: HashSet<Address>,
+    /// The largest distance queued so far (strict_order returns nothing closer).
+    last_score: f32,
+}
+
+impl Default for ScanState {
+    fn default() -> Self {
+        Self { phase: Phase::NotStarted, pending: VecDeque::new(), returned: HashSet::new(), last_score: f32::NEG_INFINITY }
     }
 }
 
 #[pg_guard]
 pub unsafe extern "C-unwind" fn ambeginscan(index: pg_sys::Relation, nkeys: i32, norderbys: i32) -> pg_sys::IndexScanDesc {
-    // SAFETY: PostgreSQL's own scan descriptor constructor.
-    let scan = unsafe { pg_sys::RelationGetIndexScan(index, nkeys, norderbys) };
-    let state = Box::new(ScanState::new());
-    unsafe { (*scan).opaque = Box::into_raw(state).cast() };
-    scan
+    // SAFETY: our arguments.
+    unsafe { scan::begin(index, nkeys, norderbys, ScanState::default()) }
 }
 
 #[pg_guard]
-pub unsafe extern "C-unwind" fn amrescan(
-    scan: pg_sys::IndexScanDesc,
-    _keys: pg_sys::ScanKey,
-    _nkeys: i32,
-    orderbys: pg_sys::ScanKey,
-    norderbys: i32,
-) {
-    // SAFETY: our scan; orderbys holds norderbys keys to copy into it.
+pub unsafe extern "C-unwind" fn amrescan(scan: pg_sys::IndexScanDesc, _keys: pg_sys::ScanKey, _nkeys: i32, orderbys: pg_sys::ScanKey, norderbys: i32) {
+    // SAFETY: our scan, begun with a ScanState.
     unsafe {
-        if !orderbys.is_null() && norderbys > 0 {
-            std::ptr::copy(orderbys, (*scan).orderByData, norderbys as usize);
-        }
-        *(*scan).opaque.cast::<ScanState>() = ScanState::new();
+        scan::copy_order_by(scan, orderbys, norderbys);
+        *scan::state::<ScanState>(scan) = ScanState::default();
     }
 }
 
 #[pg_guard]
 pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _direction: pg_sys::ScanDirection::Type) -> bool {
-    // SAFETY: our scan and its state.
-    let (scan, state) = unsafe { (&mut *scan, &mut *scan.as_ref().unwrap().opaque.cast::<ScanState>()) };
+    // SAFETY: our scan, begun with a ScanState.
+    let state = unsafe { scan::state::<ScanState>(scan) };
+    let scan = unsafe { &mut *scan };
     let index = unsafe { Index::from_raw(scan.indexRelation) };
-    if !state.started {
+    if matches!(state.phase, Phase::NotStarted) {
         start(&index, scan, state);
     }
     loop {
-        if let Some((_, heap_tid)) = state.pending.pop_front() {
+        if let Some(heap_tid) = state.pending.pop_front() {
             pgrx::itemptr::item_pointer_set_all(&mut scan.xs_heaptid, heap_tid.block, heap_tid.offset);
             scan.xs_recheck = false;
             scan.xs_recheckorderby = false;
             return true;
         }
-        if !search_further(&index, state) {
+        if !find_more(&index, state) {
             return false;
         }
     }
@@ -102,51 +96,71 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _directi
 
 #[pg_guard]
 pub unsafe extern "C-unwind" fn amendscan(scan: pg_sys::IndexScanDesc) {
-    // SAFETY: the state ambeginscan boxed; dropping it releases the scan lock.
-    unsafe {
-        drop(Box::from_raw((*scan).opaque.cast::<ScanState>()));
-        (*scan).opaque = std::ptr::null_mut();
+    // SAFETY: our scan; its memory context frees the state itself, this
+    // only lets go of what the state holds a little earlier.
+    unsafe { *scan::state::<ScanState>(scan) = ScanState::default() };
+}
+
+/// Reads the query and runs the first search.
+fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState) {
+    let meta = read_meta(index);
+    let query = scan::start(scan, "hnsw").map(|query| {
+        check_same_dimensions(meta.dimensions as usize, query.dim()).or_raise();
+        prepare_vector(meta.metric.metric(), query.as_slice())
+    });
+    match query {
+        Some(Some(query)) => {
+            state.phase = Phase::Searching { query, ef: EF_SEARCH.get() as usize, exhausted: false };
+            search(index, state);
+        }
+        // NULL, or a zero vector that has no cosine direction
+        Some(None) | None => state.phase = Phase::EveryElement { next_block: 1, dimensions: meta.dimensions as usize },
     }
 }
 
-/// Reads the query vector and runs the first search.
-fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState) {
-    state.started = true;
-    if scan.numberOfOrderBys == 0 {
-        ereport!(ERROR, PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "hnsw index scans need an ORDER BY distance");
+/// Queues more rows; false when there are no more to find.
+fn find_more(index: &Index, state: &mut ScanState) -> bool {
+    match &mut state.phase {
+        Phase::NotStarted => false,
+        Phase::EveryElement { next_block, dimensions } => {
+            if *next_block >= index.block_count() {
+                return false;
+            }
+            queue_page(index, *next_block, *dimensions, &mut state.pending);
+            *next_block += 1;
+            true
+        }
+        // With iterative scans on, a search with twice the ef.
+        Phase::Searching { ef, exhausted, .. } => {
+            let max = MAX_SCAN_TUPLES.get().max(1) as usize;
+            if ITERATIVE_SCAN.get() == IterativeScan::Off || *exhausted || *ef >= max {
+                return false;
+            }
+            *ef = (*ef * 2).min(max);
+            search(index, state);
+            true
+        }
     }
-    // SAFETY: numberOfOrderBys >= 1 keys were copied by amrescan.
-    let key = unsafe { &*scan.orderByData };
-    if key.sk_flags & pg_sys::SK_ISNULL as i32 != 0 {
-        return; // ORDER BY distance to NULL: no row has a distance
-    }
-    let meta = read_meta(index);
-    // SAFETY: the ORDER BY argument of our operators is a vector.
-    let query = unsafe { PgVector::from_datum_unchecked(key.sk_argument) };
-    check_same_dimensions(meta.dimensions as usize, query.dim()).or_raise();
-    // A zero query has no cosine distance to anything: nothing to return.
-    state.query = prepare_vector(meta.metric.metric(), query.as_slice());
-    state._scan_lock = Some(index.lock_pseudo_page(SCAN_LOCK, false));
-    state.ef = EF_SEARCH.get() as usize;
-    search(index, state);
 }
 
 /// Searches with the current ef and queues the results not yet returned.
 fn search(index: &Index, state: &mut ScanState) {
-    let Some(query) = state.query.as_ref() else {
-        state.exhausted = true;
-        return;
-    };
+    let Phase::Searching { query, ef, exhausted } = &mut state.phase else { return };
     let meta = read_meta(index);
     let mut graph = PageGraph::open(*index, &meta);
     let mut visited = graph.new_visited();
-    let mut found = knn_search(&mut graph, query, state.ef, &mut visited);
-    state.exhausted = found.len() < state.ef;
+    let mut found = {
+        // Slots VACUUM frees are not reused while a search may walk them.
+        let _searching = index.lock_pseudo_page(SCAN_LOCK, false);
+        knn_search(&mut graph, query, *ef, &mut visited)
+    };
+    *exhausted = found.len() < *ef;
     let iterative = ITERATIVE_SCAN.get();
-    if iterative != IterativeScan::Off && !state.exhausted {
+    let wider_search_follows = iterative != IterativeScan::Off && !*exhausted && *ef < MAX_SCAN_TUPLES.get().max(1) as usize;
+    if wider_search_follows {
         // The far end of a result list is the least reliable; the next,
         // wider search finds those rows again, and more accurately.
-        found.truncate(state.ef.div_ceil(2));
+        found.truncate(ef.div_ceil(2));
     }
     let strict = iterative == IterativeScan::StrictOrder;
     for candidate in found {
@@ -158,21 +172,19 @@ fn search(index: &Index, state: &mut ScanState) {
             continue; // returning it now would break the order
         }
         state.returned.insert(heap_tid);
-        state.pending.push_back((candidate.distance, heap_tid));
-    }
-    if let Some(&(score, _)) = state.pending.back() {
-        state.last_score = state.last_score.max(score);
+        state.pending.push_back(heap_tid);
+        state.last_score = state.last_score.max(candidate.distance);
     }
 }
 
-/// With iterative scans on, searches again with twice the ef; false when
-/// there is nothing more to find.
-fn search_further(index: &Index, state: &mut ScanState) -> bool {
-    let max = MAX_SCAN_TUPLES.get() as usize;
-    if ITERATIVE_SCAN.get() == IterativeScan::Off || state.exhausted || state.ef >= max {
-        return false;
+/// Queues the heap TIDs of the live elements on one page.
+fn queue_page(index: &Index, block: BlockNumber, dimensions: usize, pending: &mut VecDeque<Address>) {
+    let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { return };
+    let page = page.page();
+    for offset in 1..=page.max_offset() {
+        let element = page.item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok());
+        if let Some(element) = element.filter(|e| e.state() == ElementState::Live) {
+            pending.push_back(element.heap_tid());
+        }
     }
-    state.ef = (state.ef * 2).min(max);
-    search(index, state);
-    true
 }

@@ -6,12 +6,14 @@
 //!    points at a deleted element is rebuilt from the deleted element's own
 //!    neighbors, and a deleted entry point is replaced by the highest live
 //!    element;
-//! 3. free slots: nothing links to the deleted elements any more, so they
+//! 3. free slots: nothing links to the deleted elements any more; once the
+//!    searches that started before the repair are done (SCAN_LOCK), they
 //!    become Free for inserts to reuse, and the meta page points inserts at
 //!    the first page that has one.
 //!
-//! Before returning, VACUUM waits for the scans that started before it
-//! (SCAN_LOCK), since they may still hold TIDs of rows it removed.
+//! Every pass can be interrupted (a cancel, an ERROR, a crash): pass 1 also
+//! collects the elements an earlier VACUUM left Deleted, so the next VACUUM
+//! repairs and frees them.
 
 use std::collections::HashSet;
 
@@ -21,42 +23,37 @@ use vector_core::hnsw::repair_neighbors;
 
 use super::format::{self, Address, Element, ElementState, GRAPH_PAGE, SCAN_LOCK, UPDATE_LOCK};
 use super::graph::{read_meta, update_meta, PageGraph};
+use crate::am::DeadRows;
 use crate::storage::{Index, WalRecord, INVALID_BLOCK};
-
-type DeadCallback = pg_sys::IndexBulkDeleteCallback;
 
 #[pg_guard]
 pub unsafe extern "C-unwind" fn ambulkdelete(
     info: *mut pg_sys::IndexVacuumInfo,
     stats: *mut pg_sys::IndexBulkDeleteResult,
-    callback: DeadCallback,
+    callback: pg_sys::IndexBulkDeleteCallback,
     callback_state: *mut std::ffi::c_void,
 ) -> *mut pg_sys::IndexBulkDeleteResult {
-    // SAFETY: PostgreSQL passes an open index in `info`.
-    let index = unsafe { Index::from_raw((*info).index) };
+    // SAFETY: PostgreSQL passes an open index and its buffer strategy in `info`.
+    let index = unsafe { Index::from_raw((*info).index).with_strategy((*info).strategy) };
     let stats = unsafe { crate::am::stats_or_new(stats) };
-    let is_dead = |tid: Address| {
-        let mut item = pg_sys::ItemPointerData::default();
-        pgrx::itemptr::item_pointer_set_all(&mut item, tid.block, tid.offset);
-        // SAFETY: the callback and its state come from VACUUM, as a pair.
-        unsafe { callback.expect("VACUUM passes a callback")(&mut item, callback_state) }
-    };
+    let dead_rows = DeadRows::new(callback, callback_state);
 
-    let deleted = remove_dead_tids(&index, &is_dead, stats);
+    let deleted = remove_dead_tids(&index, &dead_rows, stats);
     if !deleted.is_empty() {
-        // Inserts stay out until no scan that could still reach a freed
-        // slot is running, so a reused slot is never read half-written.
+        // No insert links to an element while its neighbors are repaired, and
+        // none reuses a slot before it is free.
         let _inserts_held_off = index.lock_pseudo_page(UPDATE_LOCK, true);
         repair_graph(&index, &deleted);
+        wait_for_running_searches(&index);
         free_slots(&index, &deleted);
-        wait_for_older_scans(&index);
     }
     stats
 }
 
-/// Older scans may still return TIDs of rows this VACUUM removed; the heap
-/// must not reuse those slots until they are done.
-fn wait_for_older_scans(index: &Index) {
+/// Searches that started before the repair may still walk through deleted
+/// elements; each holds SCAN_LOCK for one search, never across amgettuple
+/// calls, so this waits for graph walks in progress, not for idle cursors.
+fn wait_for_running_searches(index: &Index) {
     drop(index.lock_pseudo_page(SCAN_LOCK, true));
 }
 
@@ -70,7 +67,7 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
     if info.analyze_only {
         return stats;
     }
-    let index = unsafe { Index::from_raw(info.index) };
+    let index = unsafe { Index::from_raw(info.index).with_strategy(info.strategy) };
     let stats = unsafe { crate::am::stats_or_new(stats) };
     let live = live_elements(&index).len();
     // SAFETY: a palloc'd result.
@@ -82,8 +79,9 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
 }
 
 
-/// Pass 1: marks the elements of dead rows Deleted, one WAL record per page.
-fn remove_dead_tids(index: &Index, is_dead: &dyn Fn(Address) -> bool, stats: *mut pg_sys::IndexBulkDeleteResult) -> HashSet<Address> {
+/// Pass 1: marks the elements of dead rows Deleted, one WAL record per
+/// page. Returns them, with the Deleted elements an interrupted VACUUM left.
+fn remove_dead_tids(index: &Index, dead_rows: &DeadRows, stats: *mut pg_sys::IndexBulkDeleteResult) -> HashSet<Address> {
     let meta = read_meta(index);
     let dimensions = meta.dimensions as usize;
     let mut deleted = HashSet::new();
@@ -91,15 +89,20 @@ fn remove_dead_tids(index: &Index, is_dead: &dyn Fn(Address) -> bool, stats: *mu
         // SAFETY: honouring vacuum_cost_delay between pages.
         unsafe { pg_sys::vacuum_delay_point() };
         let dead: Vec<u16> = {
-            let page = index.read(block, GRAPH_PAGE);
+            let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
             let page = page.page();
-            (1..=page.max_offset())
-                .filter(|&offset| {
-                    page.item(offset)
-                        .and_then(|bytes| Element::decode(bytes, dimensions).ok())
-                        .is_some_and(|e| e.state() == ElementState::Live && is_dead(e.heap_tid()))
-                })
-                .collect()
+            let mut dead = Vec::new();
+            for offset in 1..=page.max_offset() {
+                let Some(element) = page.item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok()) else { continue };
+                match element.state() {
+                    ElementState::Live if dead_rows.contains(element.heap_tid()) => dead.push(offset),
+                    ElementState::Deleted => {
+                        deleted.insert(Address { block, offset });
+                    }
+                    _ => {}
+                }
+            }
+            dead
         };
         if dead.is_empty() {
             continue;
@@ -112,9 +115,9 @@ fn remove_dead_tids(index: &Index, is_dead: &dyn Fn(Address) -> bool, stats: *mu
             deleted.insert(Address { block, offset });
         }
         record.commit();
+        // SAFETY: the stats VACUUM gave us or we allocated.
+        unsafe { (*stats).tuples_removed += dead.len() as f64 };
     }
-    // SAFETY: the stats VACUUM gave us or we allocated.
-    unsafe { (*stats).tuples_removed += deleted.len() as f64 };
     deleted
 }
 
@@ -171,7 +174,7 @@ fn live_elements(index: &Index) -> Vec<(Address, usize)> {
     let dimensions = read_meta(index).dimensions as usize;
     let mut elements = Vec::new();
     for block in 1..index.block_count() {
-        let page = index.read(block, GRAPH_PAGE);
+        let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
         let page = page.page();
         for offset in 1..=page.max_offset() {
             if let Some(element) = page.item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok()) {

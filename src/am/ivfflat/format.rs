@@ -17,7 +17,7 @@
 //! clean corruption error.
 
 use crate::am::hnsw::format::{Address, FormatError, StoredMetric};
-use crate::storage::{BlockNumber, PageTag, INVALID_BLOCK};
+use crate::storage::{BlockNumber, PageTag};
 
 pub const MAGIC: u32 = 0x4646_5649; // "IVFF" read as little-endian bytes
 pub const FORMAT_VERSION: u32 = 1;
@@ -25,9 +25,6 @@ pub const META_BLOCK: BlockNumber = 0;
 pub const META_PAGE: PageTag = PageTag { magic: MAGIC, kind: 1 };
 pub const CENTROID_PAGE: PageTag = PageTag { magic: MAGIC, kind: 2 };
 pub const LIST_PAGE: PageTag = PageTag { magic: MAGIC, kind: 3 };
-/// Scans hold this pseudo page shared while they may return TIDs; VACUUM
-/// waits for it (as for hnsw).
-pub const SCAN_LOCK: BlockNumber = INVALID_BLOCK - 1;
 
 pub const MAX_DIMENSIONS: usize = 2000;
 pub const META_BYTES: usize = 24;

@@ -9,6 +9,7 @@
 //! - `vacuum.rs`  marking dead rows' entries
 //! - `options.rs` lists and the ivfflat.* settings
 //! - `cost.rs`    the planner's estimate
+//! - `verify.rs`  ivfflat_verify(), an amcheck-style consistency check
 
 mod build;
 mod cost;
@@ -17,6 +18,7 @@ mod insert;
 pub mod options;
 mod scan;
 mod vacuum;
+mod verify;
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;

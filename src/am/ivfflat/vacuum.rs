@@ -1,13 +1,14 @@
 //! VACUUM: entries of dead rows are marked dead in place (one WAL record per
-//! page); scans skip them. Before returning, VACUUM waits for scans that
-//! started before it (SCAN_LOCK), which may still hold those TIDs.
+//! page); scans skip them. A scan may still hold the TID of a row removed
+//! here; it runs under an MVCC snapshot, which never sees a new row stored
+//! at that TID (see `am::scan`), so VACUUM need not wait for it.
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use super::format::{self, Entry, LINK_OFFSET, LIST_PAGE, SCAN_LOCK};
+use super::format::{self, Entry, LINK_OFFSET, LIST_PAGE};
 use super::read_meta;
-use crate::am::hnsw::format::Address;
+use crate::am::DeadRows;
 use crate::storage::{Index, WalRecord};
 
 #[pg_guard]
@@ -17,14 +18,10 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     callback: pg_sys::IndexBulkDeleteCallback,
     callback_state: *mut std::ffi::c_void,
 ) -> *mut pg_sys::IndexBulkDeleteResult {
-    // SAFETY: VACUUM passes an open index and a callback with its state.
-    let index = unsafe { Index::from_raw((*info).index) };
+    // SAFETY: VACUUM passes an open index and its buffer strategy.
+    let index = unsafe { Index::from_raw((*info).index).with_strategy((*info).strategy) };
     let stats = unsafe { crate::am::stats_or_new(stats) };
-    let is_dead = |tid: Address| {
-        let mut item = pg_sys::ItemPointerData::default();
-        pgrx::itemptr::item_pointer_set_all(&mut item, tid.block, tid.offset);
-        unsafe { callback.expect("VACUUM passes a callback")(&mut item, callback_state) }
-    };
+    let dead_rows = DeadRows::new(callback, callback_state);
     let meta = read_meta(&index);
     let dimensions = meta.dimensions as usize;
     let mut removed = 0usize;
@@ -32,13 +29,13 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         // SAFETY: honouring vacuum_cost_delay.
         unsafe { pg_sys::vacuum_delay_point() };
         let dead: Vec<u16> = {
-            let page = index.read(block, LIST_PAGE);
+            let Some(page) = index.read_initialized(block, LIST_PAGE) else { continue };
             let page = page.page();
             (LINK_OFFSET + 1..=page.max_offset())
                 .filter(|&offset| {
                     page.item(offset)
                         .and_then(|bytes| Entry::decode(bytes, dimensions).ok())
-                        .is_some_and(|e| !e.is_dead() && is_dead(e.heap_tid()))
+                        .is_some_and(|e| !e.is_dead() && dead_rows.contains(e.heap_tid()))
                 })
                 .collect()
         };
@@ -56,9 +53,6 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     }
     // SAFETY: our stats.
     unsafe { (*stats).tuples_removed += removed as f64 };
-    if removed > 0 {
-        drop(index.lock_pseudo_page(SCAN_LOCK, true));
-    }
     stats
 }
 

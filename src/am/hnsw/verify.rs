@@ -1,0 +1,166 @@
+//! `hnsw_verify(regclass)`: checks an hnsw index the way amcheck checks a
+//! btree, and returns one row per problem (none for a healthy index):
+//!
+//! - the meta page and every graph page carry their tags and this format's
+//!   version; pages never initialized (an interrupted extension) are empty;
+//! - every item decodes as an element or a neighbor tuple, and every element
+//!   has a neighbor tuple with a layer for each of its levels;
+//! - every link of a live element points at an element (live or deleted,
+//!   never a free slot) that has the layer, is not the element itself, and
+//!   appears once in its list;
+//! - the entry point is a live element on the top level;
+//! - every live element is reachable from the entry point on layer 0 (so an
+//!   exhaustive search finds it), and every heap TID is indexed once.
+//!
+//! It reads page by page under share locks, so a concurrent insert can make
+//! it see a link to an element added after its page was read; it therefore
+//! belongs in tests and checks of a quiet index.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+use super::format::{Address, Element, ElementState, MetaPage, Neighbors, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE};
+use crate::am::verify::{self, OpenIndex, Problems};
+use crate::storage::Index;
+
+struct ElementInfo {
+    level: usize,
+    state: ElementState,
+    heap_tid: Address,
+    neighbors: Address,
+}
+
+#[pg_extern(sql = false)]
+fn hnsw_verify(index: pg_sys::Oid) -> TableIterator<'static, (name!(block, i64), name!(item, i32), name!(problem, String))> {
+    let open = OpenIndex::open(index, c"hnsw");
+    let mut problems = Problems::default();
+    verify(&open.index(), &mut problems);
+    problems.into_rows()
+}
+
+fn verify(index: &Index, problems: &mut Problems) {
+    let Some(meta) = verify::read_meta(index, (META_BLOCK, META_PAGE, META_BYTES), MetaPage::decode, problems) else { return };
+    let (elements, links) = read_graph(index, &meta, problems);
+    check_elements(&meta, &elements, &links, problems);
+    check_reachability(&meta, &elements, &links, problems);
+}
+
+
+/// Every element, and every neighbor tuple's links per layer, by address.
+fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> (HashMap<Address, ElementInfo>, HashMap<Address, Vec<Vec<Address>>>) {
+    let dimensions = meta.dimensions as usize;
+    let m = meta.m as usize;
+    let mut elements = HashMap::new();
+    let mut links = HashMap::new();
+    for block in 1..index.block_count() {
+        let page = index.read_unchecked(block);
+        let page = page.page();
+        if page.is_new() {
+            continue;
+        }
+        if page.tag() != Some(GRAPH_PAGE) {
+            problems.add(block, 0, "is not an hnsw graph page");
+            continue;
+        }
+        for offset in 1..=page.max_offset() {
+            let Some(bytes) = page.item(offset) else { continue };
+            let at = Address { block, offset };
+            if let Ok(element) = Element::decode(bytes, dimensions) {
+                let info = ElementInfo { level: element.level(), state: element.state(), heap_tid: element.heap_tid(), neighbors: element.neighbors() };
+                elements.insert(at, info);
+            } else if let Ok(neighbors) = Neighbors::decode(bytes, m) {
+                let layers = (0..neighbors.layers())
+                    .map(|layer| {
+                        let mut out = Vec::new();
+                        neighbors.read_layer(layer, &mut out);
+                        out
+                    })
+                    .collect();
+                links.insert(at, layers);
+            } else {
+                problems.add(block, offset, "holds a tuple that is neither an element nor a neighbor tuple");
+            }
+        }
+    }
+    (elements, links)
+}
+
+fn check_elements(meta: &MetaPage, elements: &HashMap<Address, ElementInfo>, links: &HashMap<Address, Vec<Vec<Address>>>, problems: &mut Problems) {
+    let mut heap_tids = HashSet::new();
+    let mut top_level = None;
+    for (&at, element) in elements {
+        let Some(layers) = links.get(&element.neighbors) else {
+            problems.add(at.block, at.offset, format!("element's neighbor tuple ({},{}) is missing", element.neighbors.block, element.neighbors.offset));
+            continue;
+        };
+        if layers.len() <= element.level {
+            problems.add(at.block, at.offset, format!("element of level {} has a neighbor tuple of {} layers", element.level, layers.len()));
+        }
+        if element.state != ElementState::Live {
+            continue;
+        }
+        top_level = top_level.max(Some(element.level));
+        if !heap_tids.insert(element.heap_tid) {
+            problems.add(at.block, at.offset, format!("heap TID ({},{}) is indexed twice", element.heap_tid.block, element.heap_tid.offset));
+        }
+        for (layer, list) in layers.iter().enumerate().take(element.level + 1) {
+            let mut seen = HashSet::new();
+            for &target in list {
+                let problem = match elements.get(&target) {
+                    _ if target == at => Some("links to itself".to_owned()),
+                    _ if !seen.insert(target) => Some("links twice to the same element".to_owned()),
+                    None => Some("links to something that is not an element".to_owned()),
+                    Some(t) if t.state == ElementState::Free => Some("links to a free slot".to_owned()),
+                    Some(t) if t.level < layer => Some(format!("links to an element of level {} on layer {layer}", t.level)),
+                    Some(_) => None,
+                };
+                if let Some(problem) = problem {
+                    problems.add(at.block, at.offset, format!("{problem} ({},{}) on layer {layer}", target.block, target.offset));
+                }
+            }
+        }
+    }
+    let Some(top_level) = top_level else {
+        return; // no live element: any entry point will do
+    };
+    match elements.get(&meta.entry) {
+        None => problems.add(0, 0, "the entry point is not an element"),
+        Some(entry) if entry.state != ElementState::Live => problems.add(0, 0, "the entry point is not a live element"),
+        Some(entry) if entry.level != meta.entry_level as usize || entry.level < top_level => problems.add(
+            0,
+            0,
+            format!("the entry point has level {} (meta page: {}), the top live level is {top_level}", entry.level, meta.entry_level),
+        ),
+        Some(_) => {}
+    }
+}
+
+/// Every live element must be reachable on layer 0 from the entry point,
+/// walking through live and deleted elements as searches do.
+fn check_reachability(meta: &MetaPage, elements: &HashMap<Address, ElementInfo>, links: &HashMap<Address, Vec<Vec<Address>>>, problems: &mut Problems) {
+    let mut reached = HashSet::new();
+    if elements.get(&meta.entry).is_some_and(|e| e.state != ElementState::Free) {
+        let mut queue = VecDeque::from([meta.entry]);
+        reached.insert(meta.entry);
+        while let Some(node) = queue.pop_front() {
+            let Some(element) = elements.get(&node) else { continue };
+            if element.state == ElementState::Free {
+                continue;
+            }
+            let layer0 = links.get(&element.neighbors).and_then(|layers| layers.first());
+            for &next in layer0.into_iter().flatten() {
+                if reached.insert(next) {
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+    let mut unreachable: Vec<Address> =
+        elements.iter().filter(|(at, e)| e.state == ElementState::Live && !reached.contains(at)).map(|(&at, _)| at).collect();
+    unreachable.sort();
+    for at in unreachable {
+        problems.add(at.block, at.offset, "live element is not reachable from the entry point");
+    }
+}

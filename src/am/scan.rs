@@ -1,0 +1,91 @@
+//! What hnsw and ivfflat scans share: where the per-scan state lives, the
+//! ORDER BY key, the MVCC requirement and the statistics.
+//!
+//! Neither access method holds a lock or a pin between two amgettuple
+//! calls, so an idle cursor never holds up VACUUM or anyone queued behind
+//! it. That is safe because scans run under an MVCC snapshot: a TID the scan
+//! found before VACUUM removed its row may be reused by the heap for a new
+//! row, but that row is newer than the snapshot and the executor skips it
+//! (the same argument nbtree makes for dropping its pins).
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::PgMemoryContexts;
+
+use crate::vector::PgVector;
+
+/// Starts a scan whose state is `state`. The state belongs to the memory
+/// context the scan is created in (the executor's per-query context), and is
+/// dropped when that context goes, after an ERROR or a cancel as well; it
+/// must therefore own memory only, never pins or locks.
+///
+/// # Safety
+/// Called from ambeginscan with its arguments.
+pub(crate) unsafe fn begin<S>(index: pg_sys::Relation, nkeys: i32, norderbys: i32, state: S) -> pg_sys::IndexScanDesc {
+    // SAFETY: PostgreSQL's own scan descriptor constructor.
+    let scan = unsafe { pg_sys::RelationGetIndexScan(index, nkeys, norderbys) };
+    let state = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(state);
+    // SAFETY: a fresh scan descriptor.
+    unsafe { (*scan).opaque = state.cast() };
+    scan
+}
+
+/// The state [`begin`] attached to `scan`.
+///
+/// # Safety
+/// `scan` was started by [`begin`] with a state of type `S`.
+pub(crate) unsafe fn state<'a, S>(scan: pg_sys::IndexScanDesc) -> &'a mut S {
+    // SAFETY: as the caller promises.
+    unsafe { &mut *(*scan).opaque.cast::<S>() }
+}
+
+/// Copies the ORDER BY keys amrescan receives into the scan.
+///
+/// # Safety
+/// `orderbys` holds `norderbys` keys; `scan` has room for them.
+pub(crate) unsafe fn copy_order_by(scan: pg_sys::IndexScanDesc, orderbys: pg_sys::ScanKey, norderbys: i32) {
+    if !orderbys.is_null() && norderbys > 0 {
+        // SAFETY: as the caller promises.
+        unsafe { std::ptr::copy(orderbys, (*scan).orderByData, norderbys as usize) };
+    }
+}
+
+/// Checks what every scan needs at its first amgettuple, counts the scan in
+/// pg_stat_user_indexes (idx_scan), and returns the query vector: None for
+/// `ORDER BY embedding <-> NULL`.
+pub(crate) fn start(scan: &pg_sys::IndexScanDescData, am: &str) -> Option<PgVector> {
+    if scan.numberOfOrderBys == 0 {
+        ereport!(ERROR, PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, format!("{am} index scans need an ORDER BY distance"));
+    }
+    // SAFETY: a snapshot the executor set, read only.
+    let mvcc = !scan.xs_snapshot.is_null()
+        && matches!(
+            unsafe { (*scan.xs_snapshot).snapshot_type },
+            pg_sys::SnapshotType::SNAPSHOT_MVCC | pg_sys::SnapshotType::SNAPSHOT_HISTORIC_MVCC
+        );
+    if !mvcc {
+        // See the module doc: without MVCC a reused TID could be returned.
+        ereport!(ERROR, PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, format!("{am} index scans need an MVCC snapshot"));
+    }
+    count_scan(scan.indexRelation);
+    // SAFETY: amrescan copied numberOfOrderBys >= 1 keys.
+    let key = unsafe { &*scan.orderByData };
+    if key.sk_flags & pg_sys::SK_ISNULL as i32 != 0 {
+        return None;
+    }
+    // SAFETY: the ORDER BY argument of our operators is a vector.
+    Some(unsafe { PgVector::from_datum_unchecked(key.sk_argument) })
+}
+
+/// pgstat_count_index_scan, a macro in PostgreSQL's headers.
+fn count_scan(rel: pg_sys::Relation) {
+    // SAFETY: an open relation; its statistics entry is created on demand.
+    unsafe {
+        if (*rel).pgstat_info.is_null() && (*rel).pgstat_enabled {
+            pg_sys::pgstat_assoc_relation(rel);
+        }
+        if !(*rel).pgstat_info.is_null() {
+            (*(*rel).pgstat_info).t_counts.t_numscans += 1;
+        }
+    }
+}
