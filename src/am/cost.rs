@@ -12,14 +12,13 @@
 //!
 //! Without an ORDER BY the index cannot answer at all; without a LIMIT and
 //! with iterative scans off it would stop after its first search where the
-//! query asks for every row: both are ruled out.
+//! query asks for every row: both get an infinite cost, which loses even to
+//! a path disabled by `enable_seqscan = off`.
 
 use pgrx::pg_sys;
 
 /// What a distance costs in cpu_operator_cost units (as in vector_ext.sql).
 const DISTANCE_COST: f64 = 20.0;
-/// The cost PostgreSQL uses for paths it must not pick.
-const DISABLE_COST: f64 = 1.0e10;
 
 /// The planner's inputs and outputs, as amcostestimate receives them.
 pub(crate) struct CostArgs {
@@ -57,8 +56,8 @@ impl CostArgs {
             let no_order = (*self.path).indexorderbys.is_null();
             let no_limit = (*self.root).limit_tuples < 0.0;
             if no_order || (no_limit && !iterative) {
-                *self.startup_cost = DISABLE_COST;
-                *self.total_cost = DISABLE_COST;
+                *self.startup_cost = f64::INFINITY;
+                *self.total_cost = f64::INFINITY;
                 *self.pages = 0.0;
                 return;
             }

@@ -14,7 +14,8 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use vector_core::distance::Metric;
 
-use hnsw::format::{Address, StoredMetric};
+use crate::storage::{corrupted, Index};
+use hnsw::format::{Address, FormatError, StoredMetric};
 
 /// The distance an index orders by, read from its operator class: support
 /// function 1 is the distance, and a support function 2 (the norm) means
@@ -112,4 +113,18 @@ impl DeadRows {
         // SAFETY: the callback and its state come from VACUUM, as a pair.
         unsafe { pg_sys::ffi::pg_guard_ffi_boundary(|| callback(&mut item, self.state)) }
     }
+}
+
+/// Raises the error for a meta page (block 0) that does not decode: an index
+/// of another format version asks for a REINDEX, anything else is corruption.
+pub(crate) fn bad_meta(index: &Index, error: FormatError) -> ! {
+    if let FormatError::Version { found, expected } = error {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("index \"{}\" was built with format version {found}; this version of vector_ext reads version {expected}", index.name()),
+            format!("REINDEX INDEX {};", index.name())
+        );
+    }
+    corrupted(index, 0, &error.to_string())
 }

@@ -36,13 +36,21 @@ pub struct Index {
     /// How pages are read: PostgreSQL's default, or a ring of buffers (VACUUM
     /// passes one, so a whole-index pass does not evict everyone's cache).
     strategy: pg_sys::BufferAccessStrategy,
+    /// The main fork, or the init fork of an unlogged index (its empty
+    /// state, copied over the main fork after a crash).
+    fork: pg_sys::ForkNumber::Type,
 }
 
 impl Index {
     /// # Safety
     /// `rel` must be an open index relation that outlives every use.
     pub unsafe fn from_raw(rel: pg_sys::Relation) -> Self {
-        Self { rel, strategy: std::ptr::null_mut() }
+        Self { rel, strategy: std::ptr::null_mut(), fork: pg_sys::ForkNumber::MAIN_FORKNUM }
+    }
+
+    /// The same index's init fork, for ambuildempty to build the empty index in.
+    pub fn init_fork(self) -> Self {
+        Self { fork: pg_sys::ForkNumber::INIT_FORKNUM, ..self }
     }
 
     /// The same index, read through `strategy` (from IndexVacuumInfo).
@@ -61,7 +69,7 @@ impl Index {
 
     pub fn block_count(&self) -> BlockNumber {
         // SAFETY: an open relation.
-        unsafe { pg_sys::RelationGetNumberOfBlocksInFork(self.rel, pg_sys::ForkNumber::MAIN_FORKNUM) }
+        unsafe { pg_sys::RelationGetNumberOfBlocksInFork(self.rel, self.fork) }
     }
 
     /// Whether changes to this index must be WAL-logged (not for unlogged
@@ -73,7 +81,7 @@ impl Index {
 
     /// Pins and share-locks `block`, checking that it is a page of `tag`'s kind.
     pub fn read(&self, block: BlockNumber, tag: PageTag) -> SharedPage {
-        let buffer = self.pin(block, pg_sys::ForkNumber::MAIN_FORKNUM);
+        let buffer = self.pin(block);
         // SAFETY: a pinned buffer.
         unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32) };
         let page = SharedPage { buffer };
@@ -86,7 +94,7 @@ impl Index {
     /// visible before the WAL record that initializes it commits, and a crash
     /// or an ERROR in between leaves it zeroed for good; such a page is empty.
     pub fn read_initialized(&self, block: BlockNumber, tag: PageTag) -> Option<SharedPage> {
-        let buffer = self.pin(block, pg_sys::ForkNumber::MAIN_FORKNUM);
+        let buffer = self.pin(block);
         // SAFETY: a pinned buffer.
         unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32) };
         let page = SharedPage { buffer };
@@ -100,7 +108,7 @@ impl Index {
     /// Pins and share-locks `block` without checking its tag, for the verify
     /// functions, which report a foreign page instead of raising an error.
     pub fn read_unchecked(&self, block: BlockNumber) -> SharedPage {
-        let buffer = self.pin(block, pg_sys::ForkNumber::MAIN_FORKNUM);
+        let buffer = self.pin(block);
         // SAFETY: a pinned buffer.
         unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32) };
         SharedPage { buffer }
@@ -108,7 +116,7 @@ impl Index {
 
     /// Pins and exclusively locks `block` for a change, checking its tag.
     pub fn lock_exclusive(&self, block: BlockNumber, tag: PageTag) -> ExclusiveBuffer {
-        let buffer = self.pin(block, pg_sys::ForkNumber::MAIN_FORKNUM);
+        let buffer = self.pin(block);
         // SAFETY: a pinned buffer.
         unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32) };
         let locked = ExclusiveBuffer { buffer, block, fresh: false };
@@ -122,18 +130,18 @@ impl Index {
     /// Until that record commits the block is all zeros to everyone else, and
     /// stays so after a crash or an ERROR: see [`Self::read_initialized`].
     pub fn extend(&self) -> ExclusiveBuffer {
-        let buffer = self.extend_fork(pg_sys::ForkNumber::MAIN_FORKNUM);
+        let buffer = self.extend_fork();
         faults::after_extend();
         buffer
     }
 
-    fn extend_fork(&self, fork: pg_sys::ForkNumber::Type) -> ExclusiveBuffer {
+    fn extend_fork(&self) -> ExclusiveBuffer {
         // SAFETY: extending under the relation extension lock, as PostgreSQL
         // requires; RBM_ZERO_AND_LOCK returns the new buffer already locked,
         // so no other backend can lock it before we do.
         unsafe {
             pg_sys::LockRelationForExtension(self.rel, pg_sys::ExclusiveLock as i32);
-            let buffer = pg_sys::ReadBufferExtended(self.rel, fork, pg_sys::InvalidBlockNumber, pg_sys::ReadBufferMode::RBM_ZERO_AND_LOCK, std::ptr::null_mut());
+            let buffer = pg_sys::ReadBufferExtended(self.rel, self.fork, pg_sys::InvalidBlockNumber, pg_sys::ReadBufferMode::RBM_ZERO_AND_LOCK, std::ptr::null_mut());
             pg_sys::UnlockRelationForExtension(self.rel, pg_sys::ExclusiveLock as i32);
             ExclusiveBuffer { buffer, block: pg_sys::BufferGetBlockNumber(buffer), fresh: true }
         }
@@ -146,28 +154,23 @@ impl Index {
         BuildPage { buffer: Some(buffer) }
     }
 
-    /// Writes `tag`'s initial page as block 0 of the init fork, for an
-    /// unlogged index (ambuildempty), and logs it.
-    pub fn write_init_fork_page(&self, tag: PageTag, fill: impl FnOnce(&mut PageMut)) {
-        let mut buffer = self.extend_fork(pg_sys::ForkNumber::INIT_FORKNUM);
-        let mut page = buffer.page_mut();
-        page.init(tag);
-        fill(&mut page);
-        // SAFETY: an exclusively locked buffer whose page we just wrote.
-        unsafe {
-            pg_sys::MarkBufferDirty(buffer.buffer);
-            pg_sys::log_newpage_buffer(buffer.buffer, true);
+    /// WAL-logs every page of the fork as a full image: the end of a build
+    /// that wrote its pages without WAL. An init fork is always logged (it is
+    /// what a replica or crash recovery resets an unlogged index to).
+    pub fn log_all_pages(&self) {
+        if self.needs_wal() || self.fork == pg_sys::ForkNumber::INIT_FORKNUM {
+            let blocks = self.block_count();
+            // SAFETY: the pages exist and are not being changed concurrently (build).
+            unsafe { pg_sys::log_newpage_range(self.rel, self.fork, 0, blocks, true) };
         }
     }
 
-    /// WAL-logs every page of the main fork as a full image: the end of a
-    /// build that wrote its pages without WAL.
-    pub fn log_all_pages(&self) {
-        if self.needs_wal() {
-            let blocks = self.block_count();
-            // SAFETY: the pages exist and are not being changed concurrently (build).
-            unsafe { pg_sys::log_newpage_range(self.rel, pg_sys::ForkNumber::MAIN_FORKNUM, 0, blocks, true) };
-        }
+    /// Exclusively locks a page this build wrote before, to finish it.
+    pub fn build_page(&self, block: BlockNumber) -> BuildPage {
+        let buffer = self.pin(block);
+        // SAFETY: a pinned buffer.
+        unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32) };
+        BuildPage { buffer: Some(ExclusiveBuffer { buffer, block, fresh: false }) }
     }
 
     /// Takes a heavyweight lock on a pseudo page number that no real page
@@ -181,17 +184,17 @@ impl Index {
 
     /// Pins an existing block. Asking the size of the relation costs a system
     /// call, so only callers without a cached size check it here.
-    fn pin(&self, block: BlockNumber, fork: pg_sys::ForkNumber::Type) -> pg_sys::Buffer {
+    fn pin(&self, block: BlockNumber) -> pg_sys::Buffer {
         if block >= self.block_count() {
             corrupted(self, block, "points past the end of the index");
         }
-        self.pin_unchecked(block, fork)
+        self.pin_unchecked(block)
     }
 
     /// Pins a block the caller knows to exist.
-    pub(crate) fn pin_unchecked(&self, block: BlockNumber, fork: pg_sys::ForkNumber::Type) -> pg_sys::Buffer {
+    pub(crate) fn pin_unchecked(&self, block: BlockNumber) -> pg_sys::Buffer {
         // SAFETY: an open relation and an existing block.
-        unsafe { pg_sys::ReadBufferExtended(self.rel, fork, block, pg_sys::ReadBufferMode::RBM_NORMAL, self.strategy) }
+        unsafe { pg_sys::ReadBufferExtended(self.rel, self.fork, block, pg_sys::ReadBufferMode::RBM_NORMAL, self.strategy) }
     }
 }
 

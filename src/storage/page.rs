@@ -104,6 +104,11 @@ impl<'a> PageRef<'a> {
         // SAFETY: a valid page.
         unsafe { pg_sys::PageGetFreeSpace(self.raw()) }
     }
+
+    /// Whether one more item of `len` bytes fits.
+    pub fn fits(&self, len: usize) -> bool {
+        self.free_space() + std::mem::size_of::<pg_sys::ItemIdData>() >= super::item_space(len)
+    }
 }
 
 /// A writable view of a page the caller holds exclusively.
@@ -146,6 +151,14 @@ impl<'a> PageMut<'a> {
             pg_sys::PageAddItemExtended(self.page as pg_sys::Page, item.as_ptr() as pg_sys::Item, item.len(), pg_sys::InvalidOffsetNumber, 0)
         };
         (offset != pg_sys::InvalidOffsetNumber).then_some(offset)
+    }
+
+    /// Removes the items at `offsets` (ascending) and compacts the page; the
+    /// items after them move down to fill the line pointer array.
+    pub fn delete_items(&mut self, offsets: &mut [OffsetNumber]) {
+        offsets.sort_unstable();
+        // SAFETY: PageIndexMultiDelete checks each offset against the page.
+        unsafe { pg_sys::PageIndexMultiDelete(self.page as pg_sys::Page, offsets.as_mut_ptr(), offsets.len() as i32) };
     }
 
     /// The bytes of the item at `offset`, to change in place (same size).

@@ -78,7 +78,7 @@ impl PinnedPages {
                 corrupted(&self.index, block, "points past the end of the index");
             }
         }
-        let buffer = self.index.pin_unchecked(block, pg_sys::ForkNumber::MAIN_FORKNUM);
+        let buffer = self.index.pin_unchecked(block);
         self.pins.insert(block, buffer);
         buffer
     }

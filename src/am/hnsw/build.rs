@@ -102,9 +102,12 @@ pub unsafe extern "C-unwind" fn ambuild(
 #[pg_guard]
 pub unsafe extern "C-unwind" fn ambuildempty(index_relation: pg_sys::Relation) {
     // SAFETY: PostgreSQL passes an open index.
-    let index = unsafe { Index::from_raw(index_relation) };
+    let index = unsafe { Index::from_raw(index_relation) }.init_fork();
     let meta = empty_meta(options::params(index_relation), column_dimensions(index_relation, MAX_DIMENSIONS, "hnsw"), opclass_metric(index_relation));
-    index.write_init_fork_page(META_PAGE, |page| meta.encode(page.contents_mut(META_BYTES)));
+    let mut page = index.extend_for_build(META_PAGE);
+    meta.encode(page.page().contents_mut(META_BYTES));
+    drop(page);
+    index.log_all_pages();
 }
 
 #[pg_guard]

@@ -131,7 +131,8 @@ pub const META_BYTES: usize = 40;
 #[derive(Debug)]
 pub enum FormatError {
     NotMeta,
-    Version(u32),
+    /// An index written by another version of the format: REINDEX it.
+    Version { found: u32, expected: u32 },
     BadTuple(&'static str),
 }
 
@@ -139,7 +140,7 @@ impl std::fmt::Display for FormatError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FormatError::NotMeta => f.write_str("has no hnsw meta page"),
-            FormatError::Version(v) => write!(f, "has hnsw format version {v}, this build reads version {FORMAT_VERSION}"),
+            FormatError::Version { found, expected } => write!(f, "has format version {found}, this build reads version {expected}"),
             FormatError::BadTuple(what) => write!(f, "holds a malformed {what} tuple"),
         }
     }
@@ -167,7 +168,7 @@ impl MetaPage {
             return Err(FormatError::NotMeta);
         }
         if u32_at(4) != FORMAT_VERSION {
-            return Err(FormatError::Version(u32_at(4)));
+            return Err(FormatError::Version { found: u32_at(4), expected: FORMAT_VERSION });
         }
         let metric = StoredMetric::from_byte(bytes[16]).ok_or(FormatError::NotMeta)?;
         Ok(MetaPage {
@@ -377,7 +378,7 @@ mod tests {
         meta.encode(&mut bytes);
         assert_eq!(MetaPage::decode(&bytes).unwrap(), meta);
         bytes[4] = 9;
-        assert!(matches!(MetaPage::decode(&bytes), Err(FormatError::Version(9))));
+        assert!(matches!(MetaPage::decode(&bytes), Err(FormatError::Version { found: 9, .. })));
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub fn read_meta(index: &Index) -> MetaPage {
 
 fn decode_meta(index: &Index, page: PageRef<'_>) -> MetaPage {
     let bytes = page.contents(META_BYTES).unwrap_or_else(|| corrupted(index, META_BLOCK, "has no meta data"));
-    MetaPage::decode(bytes).unwrap_or_else(|e| corrupted(index, META_BLOCK, &e.to_string()))
+    MetaPage::decode(bytes).unwrap_or_else(|e| crate::am::bad_meta(index, e))
 }
 
 /// Changes the meta page under one WAL record.

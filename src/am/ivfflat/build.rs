@@ -1,7 +1,17 @@
-//! CREATE INDEX: the heap scan collects the rows; k-means runs on a sample
-//! of at most 50 rows per list; every row goes to its nearest centroid; the
-//! meta page, the centroid pages and each list's pages are then written in
-//! one sequential pass and WAL-logged at the end.
+//! CREATE INDEX in two passes over the table, with memory bounded by the
+//! sample and one page per list, never by the table:
+//!
+//! 1. a reservoir sample of at most 50 rows per list (pgvector's choice)
+//!    trains k-means;
+//! 2. a second scan sends every row to its nearest centroid; each list
+//!    gathers a page of entries in memory and writes it when full, chained
+//!    after the list's previous page.
+//!
+//! The meta and centroid pages come first (block 0, then 1..C); the
+//! centroids, which name each list's first, last and insert pages, are
+//! written last. Pages are written without WAL and logged at the end. An
+//! unlogged table's empty index (the init fork) is the same build with no
+//! rows.
 
 use std::ffi::c_void;
 
@@ -9,13 +19,14 @@ use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use vector_core::distance::Metric;
 use vector_core::ivf;
 
-use super::format::{self, MetaPage, CENTROID_PAGE, LINK_BYTES, LIST_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE};
+use super::format::{self, MetaPage, CENTROID_PAGE, LINK_BYTES, LINK_OFFSET, LIST_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE};
 use super::options;
 use crate::am::hnsw::format::{Address, StoredMetric};
 use crate::am::{column_dimensions, opclass_metric, prepare_vector, report_progress};
-use crate::storage::{item_space, BuildPage, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
+use crate::storage::{item_space, BlockNumber, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
 use crate::vector::PgVector;
 
 const PHASE_KMEANS: i64 = 2;
@@ -25,13 +36,86 @@ const PHASE_LOAD: i64 = 4;
 const SAMPLE_PER_LIST: usize = 50;
 const SEED: u64 = 0x1f1f_a77e;
 
-struct BuildState {
+/// What both heap passes share: the column's shape and a memory context
+/// reset after each row.
+struct RowReader {
     metric: StoredMetric,
     dimensions: usize,
-    vectors: Vec<f32>,
-    heap_tids: Vec<Address>,
-    memory_limit: usize,
     tuple_context: PgMemoryContexts,
+    rows: usize,
+}
+
+impl RowReader {
+    /// The prepared vector of a row the scan hands over, or None (NULL, or
+    /// no cosine direction).
+    fn read(&mut self, values: *mut pg_sys::Datum, is_null: *mut bool) -> Option<Vec<f32>> {
+        // SAFETY: one key column, as the build scan passes it.
+        if unsafe { *is_null } {
+            return None;
+        }
+        let datum = unsafe { *values };
+        let metric = self.metric.metric();
+        // SAFETY: the detoasted copy lives in the per-row context, which is
+        // reset once the vector has been copied out.
+        let vector = unsafe {
+            let vector = self.tuple_context.switch_to(|_| {
+                let vector = PgVector::from_datum_unchecked(datum);
+                prepare_vector(metric, vector.as_slice())
+            });
+            self.tuple_context.reset();
+            vector
+        };
+        self.rows += 1;
+        report_progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, self.rows as i64);
+        vector
+    }
+}
+
+/// Pass 1: a uniform sample of the rows (reservoir sampling, Algorithm R).
+struct Sampler {
+    reader: RowReader,
+    capacity: usize,
+    seen: usize,
+    sample: Vec<f32>,
+    rng: SmallRng,
+}
+
+/// Pass 2: rows to lists, a page of entries per list at a time.
+struct Assigner<'a> {
+    reader: RowReader,
+    centroids: &'a [f32],
+    lists: Vec<ListWriter>,
+    index: Index,
+    entries_per_page: usize,
+    indexed: usize,
+}
+
+/// The pages of one list written so far, and the entries of the next.
+#[derive(Default)]
+struct ListWriter {
+    first: Option<BlockNumber>,
+    last: Option<BlockNumber>,
+    pending: Vec<Vec<u8>>,
+}
+
+impl ListWriter {
+    /// Writes the pending entries as the list's next page.
+    fn flush(&mut self, index: &Index) {
+        let mut page = index.extend_for_build(LIST_PAGE);
+        let block = page.block();
+        page.page().add_item(&format::encode_link(INVALID_BLOCK)).expect("an empty page holds a link");
+        for entry in self.pending.drain(..) {
+            page.page().add_item(&entry).expect("sized to fit");
+        }
+        drop(page);
+        if let Some(previous) = self.last {
+            let mut previous = index.build_page(previous);
+            let mut page = previous.page();
+            page.item_mut(LINK_OFFSET).expect("written above").copy_from_slice(&format::encode_link(block));
+        }
+        self.first.get_or_insert(block);
+        self.last = Some(block);
+    }
 }
 
 #[pg_guard]
@@ -42,49 +126,54 @@ pub unsafe extern "C-unwind" fn ambuild(
 ) -> *mut pg_sys::IndexBuildResult {
     // SAFETY: PostgreSQL passes an open, locked, empty index.
     let index = unsafe { Index::from_raw(index_relation) };
-    let lists = options::lists(index_relation);
-    let dimensions = column_dimensions(index_relation, MAX_DIMENSIONS, "ivfflat");
-    let mut state = BuildState {
-        metric: opclass_metric(index_relation),
-        dimensions,
-        vectors: Vec::new(),
-        heap_tids: Vec::new(),
-        // SAFETY: reading a GUC variable.
-        memory_limit: unsafe { pg_sys::maintenance_work_mem } as usize * 1024,
-        tuple_context: PgMemoryContexts::new("ivfflat build tuple"),
-    };
+    let (metric, dimensions, lists) = shape(index_relation);
+    let reader = RowReader { metric, dimensions, tuple_context: PgMemoryContexts::new("ivfflat build tuple"), rows: 0 };
+    let capacity = lists * SAMPLE_PER_LIST;
+    let mut sampler = Sampler { reader, capacity, seen: 0, sample: Vec::new(), rng: SmallRng::seed_from_u64(SEED) };
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
-    // SAFETY: the callback gets `state` back.
+    // SAFETY: the callback gets `sampler` back.
     let heap_tuples = unsafe {
-        pg_sys::table_index_build_scan(heap, index_relation, index_info, true, true, Some(collect), (&mut state as *mut BuildState).cast::<c_void>(), std::ptr::null_mut())
+        pg_sys::table_index_build_scan(heap, index_relation, index_info, true, true, Some(sample_row), (&mut sampler as *mut Sampler).cast::<c_void>(), std::ptr::null_mut())
     };
-    let rows = state.heap_tids.len();
-    if rows < lists {
+    if sampler.seen < lists {
         pgrx::pg_sys::panic::ErrorReport::new(PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION, "ivfflat index created with little data", "ivfflat build")
             .set_detail("This will cause low recall.")
             .set_hint("Drop the index until the table has more data.")
             .report(pgrx::PgLogLevel::NOTICE);
     }
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_KMEANS);
-    let centroids = train(&state, lists);
+    let centroids = train(&sampler.sample, dimensions, lists, metric.metric());
+    let mut reader = sampler.reader;
+    reader.rows = 0;
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_ASSIGN);
-    let metric = state.metric.metric();
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); lists];
-    for (row, vector) in state.vectors.chunks_exact(dimensions).enumerate() {
-        members[ivf::nearest_centroid(vector, &centroids, dimensions, metric)].push(row);
+    let mut assigner = start_index(index, reader, &centroids, lists);
+    // SAFETY: as above, with `assigner`.
+    unsafe {
+        pg_sys::table_index_build_scan(heap, index_relation, index_info, true, true, Some(assign_row), (&mut assigner as *mut Assigner).cast::<c_void>(), std::ptr::null_mut());
     }
-    report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
-    write_index(&index, &state, &centroids, &members);
+    let indexed = assigner.indexed;
+    finish_index(assigner);
 
     let mut result = unsafe { PgBox::<pg_sys::IndexBuildResult>::alloc0() };
     result.heap_tuples = heap_tuples;
-    result.index_tuples = rows as f64;
+    result.index_tuples = indexed as f64;
     result.into_pg()
 }
 
+/// An unlogged table's index, empty, in its init fork.
 #[pg_guard]
-pub unsafe extern "C-unwind" fn ambuildempty(_index_relation: pg_sys::Relation) {
-    ereport!(ERROR, PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "ivfflat indexes on unlogged tables are not supported");
+pub unsafe extern "C-unwind" fn ambuildempty(index_relation: pg_sys::Relation) {
+    // SAFETY: PostgreSQL passes an open index.
+    let index = unsafe { Index::from_raw(index_relation) }.init_fork();
+    let (metric, dimensions, lists) = shape(index_relation);
+    let reader = RowReader { metric, dimensions, tuple_context: PgMemoryContexts::new("ivfflat build tuple"), rows: 0 };
+    let centroids = train(&[], dimensions, lists, metric.metric());
+    finish_index(start_index(index, reader, &centroids, lists));
+}
+
+/// The index's metric, dimensions and list count.
+fn shape(index_relation: pg_sys::Relation) -> (StoredMetric, usize, usize) {
+    (opclass_metric(index_relation), column_dimensions(index_relation, MAX_DIMENSIONS, "ivfflat"), options::lists(index_relation))
 }
 
 #[pg_guard]
@@ -98,7 +187,31 @@ pub unsafe extern "C-unwind" fn ambuildphasename(phase: i64) -> *mut std::ffi::c
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn collect(
+unsafe extern "C-unwind" fn sample_row(
+    _index: pg_sys::Relation,
+    _tid: pg_sys::ItemPointer,
+    values: *mut pg_sys::Datum,
+    is_null: *mut bool,
+    _tuple_is_alive: bool,
+    state: *mut c_void,
+) {
+    // SAFETY: `state` is the Sampler ambuild passed.
+    let sampler = unsafe { &mut *state.cast::<Sampler>() };
+    let Some(vector) = sampler.reader.read(values, is_null) else { return };
+    let dim = sampler.reader.dimensions;
+    sampler.seen += 1;
+    if sampler.sample.len() < sampler.capacity * dim {
+        sampler.sample.extend_from_slice(&vector);
+    } else {
+        let slot = sampler.rng.gen_range(0..sampler.seen);
+        if slot < sampler.capacity {
+            sampler.sample[slot * dim..(slot + 1) * dim].copy_from_slice(&vector);
+        }
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn assign_row(
     _index: pg_sys::Relation,
     tid: pg_sys::ItemPointer,
     values: *mut pg_sys::Datum,
@@ -106,44 +219,28 @@ unsafe extern "C-unwind" fn collect(
     _tuple_is_alive: bool,
     state: *mut c_void,
 ) {
-    // SAFETY: `state` is the BuildState ambuild passed; one key column.
-    let state = unsafe { &mut *state.cast::<BuildState>() };
-    if unsafe { *is_null } {
-        return;
-    }
+    // SAFETY: `state` is the Assigner ambuild passed.
+    let assigner = unsafe { &mut *state.cast::<Assigner>() };
+    let Some(vector) = assigner.reader.read(values, is_null) else { return };
     let (block, offset) = pgrx::itemptr::item_pointer_get_both(unsafe { *tid });
-    let metric = state.metric.metric();
-    let datum = unsafe { *values };
-    let vector = state.tuple_context.switch_to(|_| {
-        // SAFETY: the key column is a non-null vector.
-        let vector = unsafe { PgVector::from_datum_unchecked(datum) };
-        prepare_vector(metric, vector.as_slice())
-    });
-    state.tuple_context.reset();
-    let Some(vector) = vector else { return };
-    state.vectors.extend_from_slice(&vector);
-    state.heap_tids.push(Address { block, offset });
-    let used = state.vectors.len() * 4 + state.heap_tids.len() * 8;
-    if used > state.memory_limit {
-        ereport!(
-            ERROR,
-            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("ivfflat build needs more than maintenance_work_mem ({} kB) after {} rows", state.memory_limit / 1024, state.heap_tids.len()),
-            "Increase maintenance_work_mem."
-        );
+    let dim = assigner.reader.dimensions;
+    let list = ivf::nearest_centroid(&vector, assigner.centroids, dim, assigner.reader.metric.metric());
+    let mut entry = Vec::with_capacity(format::entry_bytes(dim));
+    format::encode_entry(Address { block, offset }, &vector, &mut entry);
+    let writer = &mut assigner.lists[list];
+    writer.pending.push(entry);
+    if writer.pending.len() == assigner.entries_per_page {
+        writer.flush(&assigner.index);
     }
-    report_progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, state.heap_tids.len() as i64);
+    assigner.indexed += 1;
 }
 
-/// k-means on a seeded sample of the rows; random centroids for an empty table.
-fn train(state: &BuildState, lists: usize) -> Vec<f32> {
-    let dim = state.dimensions;
-    let rows = state.heap_tids.len();
-    let metric = state.metric.metric();
-    let mut rng = SmallRng::seed_from_u64(SEED);
-    if rows == 0 {
+/// k-means on the sample; random centroids when there is none.
+fn train(sample: &[f32], dim: usize, lists: usize, metric: Metric) -> Vec<f32> {
+    if sample.is_empty() {
+        let mut rng = SmallRng::seed_from_u64(SEED);
         let mut random: Vec<f32> = (0..lists * dim).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        if metric.normalizes() || metric == vector_core::distance::Metric::InnerProduct {
+        if metric.normalizes() || metric == Metric::InnerProduct {
             for c in random.chunks_exact_mut(dim) {
                 let norm = vector_core::distance::norm(c) as f32;
                 c.iter_mut().for_each(|x| *x /= norm);
@@ -151,65 +248,46 @@ fn train(state: &BuildState, lists: usize) -> Vec<f32> {
         }
         return random;
     }
-    let wanted = (lists * SAMPLE_PER_LIST).min(rows);
-    let sample: Vec<f32> = if wanted == rows {
-        state.vectors.clone()
-    } else {
-        rand::seq::index::sample(&mut rng, rows, wanted)
-            .into_iter()
-            .flat_map(|row| state.vectors[row * dim..(row + 1) * dim].iter().copied())
-            .collect()
-    };
-    ivf::kmeans(&sample, dim, lists, metric, SEED)
+    ivf::kmeans(sample, dim, lists, metric, SEED)
 }
 
-/// Writes meta, centroid and list pages in block order and logs them.
-fn write_index(index: &Index, state: &BuildState, centroids: &[f32], members: &[Vec<usize>]) {
-    let dim = state.dimensions;
-    let lists = members.len();
-    let centroid_space = item_space(format::centroid_bytes(dim));
-    let entry_space = item_space(format::entry_bytes(dim));
-    let link_space = item_space(LINK_BYTES);
-    let centroids_per_page = EMPTY_PAGE_BYTES / centroid_space;
+/// Writes the meta page and room for the centroid pages, which
+/// [`finish_index`] fills once the lists are written.
+fn start_index<'a>(index: Index, reader: RowReader, centroids: &'a [f32], lists: usize) -> Assigner<'a> {
+    let dim = reader.dimensions;
+    let centroids_per_page = EMPTY_PAGE_BYTES / item_space(format::centroid_bytes(dim));
     let centroid_pages = lists.div_ceil(centroids_per_page);
-    let entries_per_page = (EMPTY_PAGE_BYTES - link_space) / entry_space;
-    // Every list owns at least one page, so inserts always have a last page.
-    let pages_of = |list: usize| members[list].len().div_ceil(entries_per_page).max(1);
-    let mut first_block = Vec::with_capacity(lists);
-    let mut next = 1 + centroid_pages as u32;
-    for list in 0..lists {
-        first_block.push(next);
-        next += pages_of(list) as u32;
-    }
-
-    let meta = MetaPage { dimensions: dim as u32, lists: lists as u32, metric: state.metric, centroid_pages: centroid_pages as u32 };
+    let meta = MetaPage { dimensions: dim as u32, lists: lists as u32, metric: reader.metric, centroid_pages: centroid_pages as u32 };
     let mut page = index.extend_for_build(META_PAGE);
     meta.encode(page.page().contents_mut(META_BYTES));
     drop(page);
+    for _ in 0..centroid_pages {
+        drop(index.extend_for_build(CENTROID_PAGE));
+    }
+    let entries_per_page = (EMPTY_PAGE_BYTES - item_space(LINK_BYTES)) / item_space(format::entry_bytes(dim));
+    Assigner { reader, centroids, lists: (0..lists).map(|_| ListWriter::default()).collect(), index, entries_per_page, indexed: 0 }
+}
 
-    let mut bytes = Vec::new();
-    for chunk in (0..lists).collect::<Vec<_>>().chunks(centroids_per_page) {
-        let mut page = index.extend_for_build(CENTROID_PAGE);
-        for &list in chunk {
-            let last = first_block[list] + pages_of(list) as u32 - 1;
-            format::encode_centroid(list as u32, first_block[list], last, &centroids[list * dim..(list + 1) * dim], &mut bytes);
-            page.page().add_item(&bytes).expect("sized to fit");
+/// Writes each list's last page (every list owns at least one, so inserts
+/// always have one), then the centroids, and logs every page.
+fn finish_index(mut assigner: Assigner<'_>) {
+    let index = assigner.index;
+    let dim = assigner.reader.dimensions;
+    for writer in &mut assigner.lists {
+        if !writer.pending.is_empty() || writer.last.is_none() {
+            writer.flush(&index);
         }
     }
-    for list in 0..lists {
-        let pages = pages_of(list);
-        let mut rows = members[list].iter();
-        for p in 0..pages {
-            let mut page: BuildPage = index.extend_for_build(LIST_PAGE);
-            debug_assert_eq!(page.block(), first_block[list] + p as u32);
-            let next = if p + 1 < pages { page.block() + 1 } else { INVALID_BLOCK };
-            page.page().add_item(&format::encode_link(next)).expect("an empty page holds a link");
-            for &row in rows.by_ref().take(entries_per_page) {
-                format::encode_entry(state.heap_tids[row], &state.vectors[row * dim..(row + 1) * dim], &mut bytes);
-                page.page().add_item(&bytes).expect("sized to fit");
-            }
+    let centroids_per_page = EMPTY_PAGE_BYTES / item_space(format::centroid_bytes(dim));
+    let mut bytes = Vec::new();
+    for (page_number, lists) in assigner.lists.chunks(centroids_per_page).enumerate() {
+        let mut page = index.build_page(1 + page_number as BlockNumber);
+        for (i, writer) in lists.iter().enumerate() {
+            let list = page_number * centroids_per_page + i;
+            let (first, last) = (writer.first.expect("flushed above"), writer.last.expect("flushed above"));
+            format::encode_centroid(list as u32, first, last, &assigner.centroids[list * dim..(list + 1) * dim], &mut bytes);
+            page.page().add_item(&bytes).expect("sized to fit");
         }
     }
     index.log_all_pages();
 }
-

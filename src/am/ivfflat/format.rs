@@ -9,18 +9,22 @@
 //! ```
 //!
 //! ```text
-//! centroid  0 list number u32 | 4 first page u32 | 8 last page u32 | 12 float4[dimensions]
+//! centroid  0 list number u32 | 4 first page u32 | 8 last page u32
+//!           12 insert page u32 (no page before it has room) | 16 float4[dimensions]
 //! link      0 kind=3 u8 | 1..4 0 | 4 next page u32 (INVALID at the end of the list)
-//! entry     0 kind=4 u8 | 1 state u8 (0 live, 1 dead) | 2 heap offset u16 | 4 heap block u32 | 8 float4[dimensions]
+//! entry     0 kind=4 u8 | 1 0 u8 | 2 heap offset u16 | 4 heap block u32 | 8 float4[dimensions]
 //! ```
 //! Integers are little-endian; a tuple of the wrong kind or length is a
-//! clean corruption error.
+//! clean corruption error. VACUUM deletes the entries of dead rows from
+//! their page; inserts fill the room from the list's insert page on.
+//!
+//! Version 2 added the insert page (version 1 indexes need a REINDEX).
 
 use crate::am::hnsw::format::{Address, FormatError, StoredMetric};
 use crate::storage::{BlockNumber, PageTag};
 
 pub const MAGIC: u32 = 0x4646_5649; // "IVFF" read as little-endian bytes
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 pub const META_BLOCK: BlockNumber = 0;
 pub const META_PAGE: PageTag = PageTag { magic: MAGIC, kind: 1 };
 pub const CENTROID_PAGE: PageTag = PageTag { magic: MAGIC, kind: 2 };
@@ -28,7 +32,7 @@ pub const LIST_PAGE: PageTag = PageTag { magic: MAGIC, kind: 3 };
 
 pub const MAX_DIMENSIONS: usize = 2000;
 pub const META_BYTES: usize = 24;
-const CENTROID_HEADER: usize = 12;
+const CENTROID_HEADER: usize = 16;
 const ENTRY_HEADER: usize = 8;
 pub const LINK_BYTES: usize = 8;
 const LINK_KIND: u8 = 3;
@@ -60,7 +64,7 @@ impl MetaPage {
             return Err(FormatError::NotMeta);
         }
         if u32_at(4) != FORMAT_VERSION {
-            return Err(FormatError::Version(u32_at(4)));
+            return Err(FormatError::Version { found: u32_at(4), expected: FORMAT_VERSION });
         }
         let metric = StoredMetric::from_byte(bytes[16]).ok_or(FormatError::NotMeta)?;
         Ok(MetaPage { dimensions: u32_at(8), lists: u32_at(12), metric, centroid_pages: u32_at(20) })
@@ -71,11 +75,14 @@ pub fn centroid_bytes(dimensions: usize) -> usize {
     CENTROID_HEADER + 4 * dimensions
 }
 
+/// A new list's centroid: its pages run from `first` to `last`, and inserts
+/// look for room from `first` on.
 pub fn encode_centroid(list: u32, first: BlockNumber, last: BlockNumber, vector: &[f32], out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(&list.to_le_bytes());
     out.extend_from_slice(&first.to_le_bytes());
     out.extend_from_slice(&last.to_le_bytes());
+    out.extend_from_slice(&first.to_le_bytes());
     vector.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
 }
 
@@ -84,6 +91,8 @@ pub struct Centroid {
     pub list: u32,
     pub first: BlockNumber,
     pub last: BlockNumber,
+    /// No page of the list before this one has room for an entry.
+    pub insert: BlockNumber,
     pub vector: Vec<f32>,
 }
 
@@ -97,6 +106,7 @@ impl Centroid {
             list: u32_at(0),
             first: u32_at(4),
             last: u32_at(8),
+            insert: u32_at(12),
             vector: bytes[CENTROID_HEADER..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect(),
         })
     }
@@ -105,6 +115,11 @@ impl Centroid {
 /// Points a centroid at a new last page.
 pub fn set_centroid_last(bytes: &mut [u8], last: BlockNumber) {
     bytes[8..12].copy_from_slice(&last.to_le_bytes());
+}
+
+/// Points a centroid at the first page where inserts may find room.
+pub fn set_centroid_insert(bytes: &mut [u8], insert: BlockNumber) {
+    bytes[12..16].copy_from_slice(&insert.to_le_bytes());
 }
 
 pub fn encode_link(next: BlockNumber) -> [u8; LINK_BYTES] {
@@ -140,14 +155,10 @@ pub struct Entry<'a> {
 
 impl<'a> Entry<'a> {
     pub fn decode(bytes: &'a [u8], dimensions: usize) -> Result<Self, FormatError> {
-        if bytes.len() != entry_bytes(dimensions) || bytes[0] != ENTRY_KIND {
+        if bytes.len() != entry_bytes(dimensions) || bytes[0] != ENTRY_KIND || bytes[1] != 0 {
             return Err(FormatError::BadTuple("entry"));
         }
         Ok(Self { bytes })
-    }
-
-    pub fn is_dead(&self) -> bool {
-        self.bytes[1] != 0
     }
 
     pub fn heap_tid(&self) -> Address {
@@ -166,10 +177,6 @@ impl<'a> Entry<'a> {
     }
 }
 
-pub fn mark_entry_dead(bytes: &mut [u8]) {
-    bytes[1] = 1;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,10 +187,13 @@ mod tests {
         let mut bytes = [0u8; META_BYTES];
         meta.encode(&mut bytes);
         assert_eq!(MetaPage::decode(&bytes).unwrap(), meta);
+        bytes[4] = 1;
+        assert!(matches!(MetaPage::decode(&bytes), Err(FormatError::Version { found: 1, expected: 2 })));
         let mut out = Vec::new();
         encode_centroid(5, 10, 12, &[1.0, 2.0, 3.0], &mut out);
+        set_centroid_insert(&mut out, 11);
         let c = Centroid::decode(&out, 3).unwrap();
-        assert_eq!((c.list, c.first, c.last, c.vector), (5, 10, 12, vec![1.0, 2.0, 3.0]));
+        assert_eq!((c.list, c.first, c.last, c.insert, c.vector), (5, 10, 12, 11, vec![1.0, 2.0, 3.0]));
         assert_eq!(decode_link(&encode_link(42)).unwrap(), 42);
         assert!(Centroid::decode(&out, 4).is_err());
     }

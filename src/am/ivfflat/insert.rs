@@ -1,6 +1,7 @@
-//! INSERT: the row goes to the last page of its nearest cell, or to a new
-//! page linked after it. The centroid page (lower block) is locked before
-//! the list pages, as the lock order requires.
+//! INSERT: the row goes to its nearest cell, on the first page from the
+//! cell's insert page on that has room (VACUUM makes room in place), else on
+//! a new page linked after the last one. Only an append locks the centroid
+//! page; every other insert locks just the page it writes.
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -10,7 +11,7 @@ use super::format::{self, CENTROID_PAGE, LINK_OFFSET, LIST_PAGE};
 use super::{read_centroids, read_meta};
 use crate::am::hnsw::format::{Address, FormatError};
 use crate::am::prepare_vector;
-use crate::storage::{corrupted, item_space, Index, WalRecord};
+use crate::storage::{corrupted, BlockNumber, Index, WalRecord, INVALID_BLOCK};
 use crate::vector::{OrRaise, PgVector};
 
 #[pg_guard]
@@ -39,35 +40,80 @@ pub unsafe extern "C-unwind" fn aminsert(
     let centroids = read_centroids(&index, &meta);
     let flat: Vec<f32> = centroids.iter().flat_map(|(c, _, _)| c.vector.iter().copied()).collect();
     let cell = ivf::nearest_centroid(&vector, &flat, meta.dimensions as usize, metric);
-    let (_, centroid_block, centroid_offset) = centroids[cell];
+    let (centroid, centroid_block, centroid_offset) = &centroids[cell];
     let mut entry = Vec::new();
     format::encode_entry(Address { block, offset }, &vector, &mut entry);
+    match add_to_page_with_room(&index, centroid.insert, &entry) {
+        Some(used) if used != centroid.insert => advance_insert_page(&index, (*centroid_block, *centroid_offset), meta.dimensions as usize, centroid.insert, used),
+        Some(_) => {}
+        None => append_page(&index, *centroid_block, *centroid_offset, meta.dimensions as usize, &entry),
+    }
+    false
+}
 
-    let mut record = WalRecord::start(&index);
+/// Adds the entry to the first page from `block` on (along the list) with
+/// room for it, locking one page at a time; returns that page, or None when
+/// none has room.
+fn add_to_page_with_room(index: &Index, mut block: BlockNumber, entry: &[u8]) -> Option<BlockNumber> {
+    while block != INVALID_BLOCK {
+        let buffer = index.lock_exclusive(block, LIST_PAGE);
+        if buffer.page().fits(entry.len()) {
+            let mut record = WalRecord::start(index);
+            let slot = record.register(buffer);
+            record.page(slot).add_item(entry).expect("room was checked");
+            record.commit();
+            return Some(block);
+        }
+        let link = buffer.page().item(LINK_OFFSET).and_then(|bytes| format::decode_link(bytes).ok());
+        block = link.unwrap_or_else(|| corrupted(index, block, "lacks its link"));
+    }
+    None
+}
+
+/// The pages from the insert page up to `used` were full: later inserts
+/// start at `used`, unless someone (VACUUM) moved the insert page meanwhile.
+fn advance_insert_page(index: &Index, (centroid_block, centroid_offset): (BlockNumber, u16), dimensions: usize, from: BlockNumber, used: BlockNumber) {
+    let buffer = index.lock_exclusive(centroid_block, CENTROID_PAGE);
+    let current = buffer.page().item(centroid_offset).and_then(|bytes| format::Centroid::decode(bytes, dimensions).ok());
+    if current.is_some_and(|c| c.insert == from) {
+        let mut record = WalRecord::start(index);
+        let slot = record.register(buffer);
+        format::set_centroid_insert(record.page(slot).item_mut(centroid_offset).expect("read above"), used);
+        record.commit();
+    }
+}
+
+/// Adds a page at the end of the list, with the entry on it. The centroid
+/// page is locked first (it has the lower block number, as the lock order
+/// asks), so concurrent appends to one list take turns; an insert that
+/// finds the last page with room after all uses it instead.
+fn append_page(index: &Index, centroid_block: BlockNumber, centroid_offset: u16, dimensions: usize, entry: &[u8]) {
+    let mut record = WalRecord::start(index);
     let centroid_slot = record.register(index.lock_exclusive(centroid_block, CENTROID_PAGE));
     let last = {
         let mut page = record.page(centroid_slot);
-        let bytes = page.item_mut(centroid_offset).unwrap_or_else(|| corrupted(&index, centroid_block, "lacks a centroid"));
-        let centroid = format::Centroid::decode(bytes, meta.dimensions as usize).unwrap_or_else(|e| bad(&index, centroid_block, e));
-        centroid.last
+        let bytes = page.item_mut(centroid_offset).unwrap_or_else(|| corrupted(index, centroid_block, "lacks a centroid"));
+        format::Centroid::decode(bytes, dimensions).unwrap_or_else(|e| bad(index, centroid_block, e)).last
     };
     let last_slot = record.register(index.lock_exclusive(last, LIST_PAGE));
-    if record.page(last_slot).as_ref().free_space() + 4 >= item_space(entry.len()) {
-        record.page(last_slot).add_item(&entry).expect("room was checked");
+    if record.page(last_slot).as_ref().fits(entry.len()) {
+        record.page(last_slot).add_item(entry).expect("room was checked");
     } else {
         let new_slot = record.register(index.extend());
         let new_block = record.block(new_slot);
         let mut new_page = record.page(new_slot);
         new_page.init(LIST_PAGE);
-        new_page.add_item(&format::encode_link(crate::storage::INVALID_BLOCK)).expect("an empty page holds a link");
-        new_page.add_item(&entry).expect("an empty page holds an entry");
+        new_page.add_item(&format::encode_link(INVALID_BLOCK)).expect("an empty page holds a link");
+        new_page.add_item(entry).expect("an empty page holds an entry");
         let mut last_page = record.page(last_slot);
-        let link = last_page.item_mut(LINK_OFFSET).unwrap_or_else(|| corrupted(&index, last, "lacks its link"));
+        let link = last_page.item_mut(LINK_OFFSET).unwrap_or_else(|| corrupted(index, last, "lacks its link"));
         link.copy_from_slice(&format::encode_link(new_block));
-        format::set_centroid_last(record.page(centroid_slot).item_mut(centroid_offset).expect("read above"), new_block);
+        let mut centroid_page = record.page(centroid_slot);
+        let centroid = centroid_page.item_mut(centroid_offset).expect("read above");
+        format::set_centroid_last(centroid, new_block);
+        format::set_centroid_insert(centroid, new_block);
     }
     record.commit();
-    false
 }
 
 fn bad(index: &Index, block: u32, error: FormatError) -> ! {

@@ -55,7 +55,7 @@ fn ivfflat_handler(_fcinfo: pg_sys::FunctionCallInfo) -> PgBox<pg_sys::IndexAmRo
 pub(crate) fn read_meta(index: &Index) -> MetaPage {
     let page = index.read(META_BLOCK, META_PAGE);
     let bytes = page.page().contents(META_BYTES).unwrap_or_else(|| corrupted(index, META_BLOCK, "has no meta data"));
-    MetaPage::decode(bytes).unwrap_or_else(|e| corrupted(index, META_BLOCK, &e.to_string()))
+    MetaPage::decode(bytes).unwrap_or_else(|e| crate::am::bad_meta(index, e))
 }
 
 /// Every centroid with the block and offset of its tuple.

@@ -121,10 +121,8 @@ fn probe(index: &Index, state: &mut ScanState, until: usize) {
             for offset in LINK_OFFSET + 1..=page.max_offset() {
                 let bytes = page.item(offset).unwrap_or_else(|| corrupted(index, block, "lacks an entry"));
                 let entry = Entry::decode(bytes, dimensions).unwrap_or_else(|e| corrupted(index, block, &e.to_string()));
-                if !entry.is_dead() {
-                    let distance = state.query.as_ref().map_or(0.0, |query| score(query, entry.vector()));
-                    found.push((distance, entry.heap_tid()));
-                }
+                let distance = state.query.as_ref().map_or(0.0, |query| score(query, entry.vector()));
+                found.push((distance, entry.heap_tid()));
             }
             block = link;
         }

@@ -6,8 +6,9 @@
 //! - there is one centroid per list, in list order, and every centroid's page
 //!   chain decodes, ends at the page the centroid names as its last, and
 //!   shares no page with another list;
+//! - the insert page of every list is one of its pages;
 //! - every initialized list page belongs to a list, and every heap TID is
-//!   indexed once among the live entries.
+//!   indexed once.
 
 use std::collections::{HashMap, HashSet};
 
@@ -35,6 +36,7 @@ fn verify(index: &Index, problems: &mut Problems) {
     for centroid in &centroids {
         let mut block = centroid.first;
         let mut last = INVALID_BLOCK;
+        let mut insert_page_seen = false;
         while block != INVALID_BLOCK {
             if block >= blocks || block <= meta.centroid_pages {
                 problems.add(block, 0, format!("list {} links to block {block}, which is not a list page", centroid.list));
@@ -52,18 +54,18 @@ fn verify(index: &Index, problems: &mut Problems) {
             }
             for offset in LINK_OFFSET + 1..=page.max_offset() {
                 match page.item(offset).map(|bytes| Entry::decode(bytes, meta.dimensions as usize)) {
-                    Some(Ok(entry)) if !entry.is_dead() => {
+                    Some(Ok(entry)) => {
                         let tid = entry.heap_tid();
                         if !heap_tids.insert(tid) {
                             problems.add(block, offset, format!("heap TID ({},{}) is indexed twice", tid.block, tid.offset));
                         }
                     }
-                    Some(Ok(_)) => {}
                     Some(Err(e)) => problems.add(block, offset, e.to_string()),
                     None => problems.add(block, offset, "lacks an entry"),
                 }
             }
             last = block;
+            insert_page_seen |= block == centroid.insert;
             match page.item(LINK_OFFSET).map(decode_link) {
                 Some(Ok(next)) => block = next,
                 _ => {
@@ -74,6 +76,9 @@ fn verify(index: &Index, problems: &mut Problems) {
         }
         if block == INVALID_BLOCK && last != centroid.last {
             problems.add(0, 0, format!("list {} ends at block {last}, its centroid says {}", centroid.list, centroid.last));
+        }
+        if block == INVALID_BLOCK && !insert_page_seen {
+            problems.add(0, 0, format!("list {} has insert page {}, which is not one of its pages", centroid.list, centroid.insert));
         }
     }
     for block in meta.centroid_pages + 1..blocks {
