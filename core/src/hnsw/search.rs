@@ -39,15 +39,34 @@ pub fn search_layer<G: Graph>(
     level: usize,
     visited: &mut G::Visited,
 ) -> Vec<Candidate<G::Node>> {
+    search_layer_among(graph, query, entry, ef, level, visited, |_| true)
+}
+
+/// Algorithm 2 where only the elements `counts` accepts are results; the
+/// others are walked through like any element but neither returned nor
+/// counted towards `ef` (pgvector's CountElement). Repair needs this: with
+/// most elements deleted, `ef` results of which few are live would give
+/// the repaired lists too few candidates.
+pub fn search_layer_among<G: Graph>(
+    graph: &mut G,
+    query: &[f32],
+    entry: &[Candidate<G::Node>],
+    ef: usize,
+    level: usize,
+    visited: &mut G::Visited,
+    counts: impl Fn(G::Node) -> bool,
+) -> Vec<Candidate<G::Node>> {
     visited.reset();
     let mut to_expand: BinaryHeap<Reverse<Candidate<G::Node>>> = BinaryHeap::with_capacity(ef * 2);
     let mut nearest: BinaryHeap<Candidate<G::Node>> = BinaryHeap::with_capacity(ef + 1);
     for &e in entry {
         if visited.first_visit(e.node) {
             to_expand.push(Reverse(e));
-            nearest.push(e);
-            if nearest.len() > ef {
-                nearest.pop();
+            if counts(e.node) {
+                nearest.push(e);
+                if nearest.len() > ef {
+                    nearest.pop();
+                }
             }
         }
     }
@@ -68,9 +87,11 @@ pub fn search_layer<G: Graph>(
             if nearest.len() < ef || distance < furthest {
                 let candidate = Candidate { distance, node };
                 to_expand.push(Reverse(candidate));
-                nearest.push(candidate);
-                if nearest.len() > ef {
-                    nearest.pop();
+                if counts(node) {
+                    nearest.push(candidate);
+                    if nearest.len() > ef {
+                        nearest.pop();
+                    }
                 }
             }
         }
