@@ -56,6 +56,12 @@ pub trait GraphMut: Graph {
         update: &mut dyn FnMut(&mut Self, &[Self::Node]) -> Vec<Self::Node>,
     );
 
+    /// Makes `node` the entry point of an empty graph, atomically: of two
+    /// inserts into an empty graph exactly one wins. Returns `None` if
+    /// `node` won, or the entry point that was already there, below which
+    /// the caller then links `node` like any other element.
+    fn claim_entry_point(&mut self, node: Self::Node, level: usize) -> Option<(Self::Node, usize)>;
+
     /// Makes `node` the entry point if its level is above the current one
     /// (or if there is none).
     fn promote_entry_point(&mut self, node: Self::Node, level: usize);

@@ -23,7 +23,7 @@ pub use insert::{insert, select_neighbors};
 pub use memory::{MemoryBuilder, MemoryGraph};
 pub use params::{HnswParams, LevelGenerator};
 pub use repair::repair_neighbors;
-pub use search::{greedy_descent, knn_search, search_layer, Candidate};
+pub use search::{greedy_descent, knn_search, search_layer, search_layer_among, Candidate};
 pub use visited::{GenerationVisited, HashVisited, MixHasher, Visited};
 
 #[cfg(test)]

@@ -87,6 +87,15 @@ impl GraphMut for Worker<'_, '_> {
         }
     }
 
+    fn claim_entry_point(&mut self, node: u32, level: usize) -> Option<(u32, usize)> {
+        let mut entry = self.graph.entry.lock().expect("no thread panics holding the entry");
+        if entry.is_none() {
+            *entry = Some((node, level));
+            return None;
+        }
+        *entry
+    }
+
     fn promote_entry_point(&mut self, node: u32, level: usize) {
         let mut entry = self.graph.entry.lock().expect("no thread panics holding the entry");
         if entry.is_none_or(|(_, top)| level > top) {
@@ -134,7 +143,7 @@ impl MemoryGraph {
         let entry = shared.entry.into_inner().expect("workers are done");
         let links = shared.links.into_iter().map(|l| l.into_inner().expect("workers are done")).collect();
         let mut graph = Self::from_parts(dim, metric, params, vectors, &levels, links, entry);
-        graph.link_unreferenced();
+        graph.link_unfindable();
         graph
     }
 }

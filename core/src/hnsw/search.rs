@@ -39,6 +39,23 @@ pub fn search_layer<G: Graph>(
     level: usize,
     visited: &mut G::Visited,
 ) -> Vec<Candidate<G::Node>> {
+    search_layer_among(graph, query, entry, ef, level, visited, |_| true)
+}
+
+/// Algorithm 2 where only the elements `counts` accepts are results; the
+/// others are walked through like any element but neither returned nor
+/// counted towards `ef` (pgvector's CountElement). Repair needs this: with
+/// most elements deleted, `ef` results of which few are live would give
+/// the repaired lists too few candidates.
+pub fn search_layer_among<G: Graph>(
+    graph: &mut G,
+    query: &[f32],
+    entry: &[Candidate<G::Node>],
+    ef: usize,
+    level: usize,
+    visited: &mut G::Visited,
+    counts: impl Fn(G::Node) -> bool,
+) -> Vec<Candidate<G::Node>> {
     visited.reset();
     // ef may come from a setting as large as i32::MAX (an iterative scan's
     // bound): reserve for a typical search and let the heaps grow with what
@@ -49,9 +66,11 @@ pub fn search_layer<G: Graph>(
     for &e in entry {
         if visited.first_visit(e.node) {
             to_expand.push(Reverse(e));
-            nearest.push(e);
-            if nearest.len() > ef {
-                nearest.pop();
+            if counts(e.node) {
+                nearest.push(e);
+                if nearest.len() > ef {
+                    nearest.pop();
+                }
             }
         }
     }
@@ -72,9 +91,11 @@ pub fn search_layer<G: Graph>(
             if nearest.len() < ef || distance < furthest {
                 let candidate = Candidate { distance, node };
                 to_expand.push(Reverse(candidate));
-                nearest.push(candidate);
-                if nearest.len() > ef {
-                    nearest.pop();
+                if counts(node) {
+                    nearest.push(candidate);
+                    if nearest.len() > ef {
+                        nearest.pop();
+                    }
                 }
             }
         }

@@ -203,3 +203,71 @@ fn a_parallel_build_is_as_good_as_a_serial_one() {
     let parallel_recall = recall_at_10(&mut parallel, queries, 40, Metric::L2);
     assert!(parallel_recall >= serial_recall - 0.02, "serial {serial_recall}, parallel {parallel_recall}");
 }
+
+/// Elements of `graph` that a search for their own vector (ef 100) misses.
+fn unfindable(graph: &mut MemoryGraph) -> Vec<u32> {
+    let mut visited = graph.new_visited();
+    (0..graph.len() as u32)
+        .filter(|&node| {
+            let vector = graph.vector(node).to_vec();
+            !graph.is_deleted(node) && !knn_search(graph, &vector, 100, &mut visited).iter().any(|c| c.node == node)
+        })
+        .collect()
+}
+
+#[test]
+fn every_element_is_found_by_its_own_vector() {
+    let dim = 128;
+    let data = sift5k();
+    let params = HnswParams::new(16, 64);
+    let mut serial = MemoryGraph::build(dim, Metric::L2, params, &data, 11);
+    assert_eq!(unfindable(&mut serial), vec![], "serial build");
+    let mut parallel = MemoryGraph::build_parallel(dim, Metric::L2, params, data.clone(), 11, 2);
+    assert_eq!(unfindable(&mut parallel), vec![], "parallel build");
+    let mut rng = SmallRng::seed_from_u64(21);
+    for share in [0.2, 0.5] {
+        let doomed: Vec<u32> = (0..serial.len() as u32).filter(|&n| !serial.is_deleted(n) && rng.gen_bool(share)).collect();
+        serial.delete(&doomed);
+        assert_eq!(unfindable(&mut serial), vec![], "after deleting {share} of the rest");
+    }
+}
+
+/// 3-d vectors whose elements are products of two uniform draws: a few
+/// long vectors win most inner-product queries.
+fn skewed(n: usize, rng: &mut SmallRng) -> Vec<f32> {
+    (0..n * 3).map(|_| rng.gen::<f32>() * rng.gen::<f32>()).collect()
+}
+
+fn recall_at(graph: &mut MemoryGraph, queries: &[f32], k: usize, ef: usize, metric: Metric) -> f64 {
+    let mut visited = graph.new_visited();
+    let mut hits = 0;
+    for query in queries.chunks_exact(graph.dim()) {
+        let truth: HashSet<u32> = brute_force(graph, query, k, metric).into_iter().collect();
+        let found = knn_search(graph, query, ef, &mut visited);
+        hits += found.iter().filter(|c| !graph.is_deleted(c.node)).take(k).filter(|c| truth.contains(&c.node)).count();
+    }
+    hits as f64 / (queries.len() / graph.dim() * k) as f64
+}
+
+#[test]
+fn inner_product_recall_on_skewed_data() {
+    let mut rng = SmallRng::seed_from_u64(1);
+    let data = skewed(10_000, &mut rng);
+    let queries = skewed(200, &mut rng);
+    let mut graph = MemoryGraph::build(3, Metric::InnerProduct, HnswParams::new(16, 64), &data, 1);
+    let recall = recall_at(&mut graph, &queries, 20, 40, Metric::InnerProduct);
+    assert!(recall >= 0.95, "recall@20 at ef 40: {recall}");
+}
+
+#[test]
+fn repair_after_deleting_most_elements() {
+    let mut rng = SmallRng::seed_from_u64(1);
+    let data: Vec<f32> = (0..10_000 * 3).map(|_| rng.gen()).collect();
+    let queries: Vec<f32> = (0..200 * 3).map(|_| rng.gen()).collect();
+    let mut graph = MemoryGraph::build(3, Metric::L2, HnswParams::new(4, 8), &data, 1);
+    let doomed: Vec<u32> = (0..graph.len() as u32).filter(|_| rng.gen_bool(0.75)).collect();
+    graph.delete(&doomed);
+    let recall = recall_at(&mut graph, &queries, 20, 20, Metric::L2);
+    assert!(recall >= 0.95, "recall@20 at ef 20: {recall}");
+    assert_eq!(unfindable(&mut graph), vec![]);
+}

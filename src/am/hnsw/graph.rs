@@ -206,6 +206,21 @@ impl GraphMut for PageGraph {
         }
     }
 
+    /// Checks and sets under the meta page's exclusive lock (`update_meta`),
+    /// so of two concurrent first inserts one wins and the other learns it.
+    fn claim_entry_point(&mut self, node: Address, level: usize) -> Option<(Address, usize)> {
+        let mut winner = None;
+        update_meta(&self.index, |meta| {
+            if meta.entry.is_valid() {
+                winner = Some((meta.entry, meta.entry_level as usize));
+            } else {
+                meta.entry = node;
+                meta.entry_level = level as u8;
+            }
+        });
+        winner
+    }
+
     fn promote_entry_point(&mut self, node: Address, level: usize) {
         update_meta(&self.index, |meta| {
             if !meta.entry.is_valid() || level > meta.entry_level as usize {
