@@ -42,6 +42,13 @@ pub trait Graph {
 
     /// A visited set sized for this graph.
     fn new_visited(&self) -> Self::Visited;
+
+    /// Whether `node` was deleted (by VACUUM) and awaits removal: searches
+    /// still walk through it, but nothing may link to it any more, so that
+    /// once its neighbors are repaired no list points at it.
+    fn is_deleted(&mut self, _node: Self::Node) -> bool {
+        false
+    }
 }
 
 /// Write access, as the insert and repair algorithms need it.

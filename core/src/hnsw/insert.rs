@@ -31,7 +31,13 @@ pub fn insert<G: GraphMut>(
     for lc in (0..=level.min(entry_level)).rev() {
         let mut found = search_layer(graph, vector, &entry_points, params.ef_construction, lc, visited);
         found.retain(|c| c.node != node);
-        let selected = select_neighbors(graph, &found, params.max_degree(lc), true);
+        let mut linkable = Vec::with_capacity(found.len());
+        for &candidate in &found {
+            if !graph.is_deleted(candidate.node) {
+                linkable.push(candidate);
+            }
+        }
+        let selected = select_neighbors(graph, &linkable, params.max_degree(lc), true);
         chosen.push((lc, selected.into_iter().map(|c| c.node).collect()));
         entry_points = found;
     }
@@ -91,7 +97,8 @@ fn link<G: GraphMut>(graph: &mut G, params: &HnswParams, owner: G::Node, new: G:
     let (linked, mut displaced) = replace_link(graph, params, owner, new, level, refusal);
     for _ in 0..MAX_REHOMED {
         let Some(lost) = displaced else { break };
-        if has_incoming_link_within(graph, lost.node, owner, level, lost.distance) {
+        // A deleted element is on its way out: it needs no new home.
+        if graph.is_deleted(lost.node) || has_incoming_link_within(graph, lost.node, owner, level, lost.distance) {
             break;
         }
         displaced = rehome(graph, params, lost.node, owner, level);
@@ -125,11 +132,13 @@ fn replace_link<G: GraphMut>(
 fn rehome<G: GraphMut>(graph: &mut G, params: &HnswParams, lost: G::Node, former: G::Node, level: usize) -> Option<Candidate<G::Node>> {
     let mut outgoing = Vec::new();
     graph.neighbors(lost, level, &mut outgoing);
-    let host = outgoing
-        .into_iter()
-        .filter(|&n| n != former)
-        .map(|n| Candidate { distance: graph.distance_between(lost, n), node: n })
-        .min()?;
+    let mut hosts = Vec::with_capacity(outgoing.len());
+    for n in outgoing {
+        if n != former && !graph.is_deleted(n) {
+            hosts.push(Candidate { distance: graph.distance_between(lost, n), node: n });
+        }
+    }
+    let host = hosts.into_iter().min()?;
     replace_link(graph, params, host.node, lost, level, Refusal::Forbidden).1
 }
 

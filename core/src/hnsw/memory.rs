@@ -271,6 +271,10 @@ impl Graph for MemoryGraph {
         out.extend_from_slice(self.links(node, level));
     }
 
+    fn is_deleted(&mut self, node: u32) -> bool {
+        MemoryGraph::is_deleted(self, node)
+    }
+
     fn new_visited(&self) -> GenerationVisited {
         GenerationVisited::new(self.len())
     }

@@ -179,6 +179,11 @@ impl Graph for PageGraph {
     fn new_visited(&self) -> HashVisited<Address> {
         HashVisited::default()
     }
+
+    /// Deleted or already freed; the state byte may be read under the pin.
+    fn is_deleted(&mut self, node: Address) -> bool {
+        self.with_element(node, |element| element.state() != ElementState::Live)
+    }
 }
 
 impl GraphMut for PageGraph {

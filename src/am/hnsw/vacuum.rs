@@ -2,14 +2,15 @@
 //!
 //! 1. remove TIDs: every element whose heap row is dead is marked Deleted
 //!    (scans stop returning it at once, but may still walk through it);
-//! 2. repair the graph: with inserts held off (UPDATE_LOCK), every list that
-//!    points at a deleted element is rebuilt from the deleted element's own
-//!    neighbors, and a deleted entry point is replaced by the highest live
-//!    element;
-//! 3. free slots: nothing links to the deleted elements any more; once the
-//!    searches that started before the repair are done (SCAN_LOCK), they
-//!    become Free for inserts to reuse, and the meta page points inserts at
-//!    the first page that has one.
+//! 2. repair the graph: once the inserts that started before pass 1 are done
+//!    (UPDATE_LOCK; later inserts never link to a deleted element), every
+//!    list that points at a deleted element is rebuilt, and a deleted entry
+//!    point is replaced by the highest live element. Inserts keep running;
+//!    the repair walks the pages as they are, new elements included;
+//! 3. free slots: no live element links to the deleted elements any more;
+//!    once the inserts and searches that started before the repair are done
+//!    (UPDATE_LOCK, SCAN_LOCK), they become Free for inserts to reuse, and
+//!    the meta page points inserts at the first page that has one.
 //!
 //! Every pass can be interrupted (a cancel, an ERROR, a crash): pass 1 also
 //! collects the elements an earlier VACUUM left Deleted, so the next VACUUM
@@ -24,7 +25,7 @@ use vector_core::hnsw::repair_neighbors;
 use super::format::{self, Address, Element, ElementState, GRAPH_PAGE, SCAN_LOCK, UPDATE_LOCK};
 use super::graph::{read_meta, update_meta, PageGraph};
 use crate::am::DeadRows;
-use crate::storage::{Index, WalRecord, INVALID_BLOCK};
+use crate::storage::{BlockNumber, Index, WalRecord, INVALID_BLOCK};
 
 #[pg_guard]
 pub unsafe extern "C-unwind" fn ambulkdelete(
@@ -40,21 +41,25 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
 
     let deleted = remove_dead_tids(&index, &dead_rows, stats);
     if !deleted.is_empty() {
-        // No insert links to an element while its neighbors are repaired, and
-        // none reuses a slot before it is free.
-        let _inserts_held_off = index.lock_pseudo_page(UPDATE_LOCK, true);
+        // Inserts that chose their neighbors before pass 1 may link to an
+        // element it deleted; later ones never link to a deleted element.
+        wait_for_running(&index, UPDATE_LOCK);
         repair_graph(&index, &deleted);
-        wait_for_running_searches(&index);
+        // Inserts and searches that started before the repair may still
+        // walk through deleted elements; later ones cannot reach them.
+        wait_for_running(&index, UPDATE_LOCK);
+        wait_for_running(&index, SCAN_LOCK);
         free_slots(&index, &deleted);
     }
     stats
 }
 
-/// Searches that started before the repair may still walk through deleted
-/// elements; each holds SCAN_LOCK for one search, never across amgettuple
-/// calls, so this waits for graph walks in progress, not for idle cursors.
-fn wait_for_running_searches(index: &Index) {
-    drop(index.lock_pseudo_page(SCAN_LOCK, true));
+/// Waits for every insert (UPDATE_LOCK) or graph search (SCAN_LOCK) in
+/// progress. Each holds its lock for one insert or one search, never across
+/// calls from the executor, so this waits for work in progress, never for
+/// an idle cursor or transaction; and VACUUM holds nothing while it waits.
+fn wait_for_running(index: &Index, pseudo_page: BlockNumber) {
+    drop(index.lock_pseudo_page(pseudo_page, true));
 }
 
 #[pg_guard]
