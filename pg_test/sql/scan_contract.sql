@@ -43,4 +43,8 @@ SELECT count(*) FROM (SELECT id FROM items WHERE category = 7 ORDER BY embedding
 -- with no filter the index wins
 EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> '[0.5,0.5,0.5]' LIMIT 20;
 SELECT * FROM hnsw_verify('items_l2');
+-- the verify functions name what they were given when it is not their index
+SELECT * FROM hnsw_verify(0);
+SELECT * FROM hnsw_verify('items');
+SELECT * FROM ivfflat_verify('items_l2');
 DROP TABLE items;

@@ -21,3 +21,7 @@ SELECT avg(v), sum(v) FROM t;
 RESET max_parallel_workers_per_gather;
 SELECT avg(v), sum(v) FROM t;
 DROP TABLE t;
+-- the state is a plain float8[] that can be passed by hand: bad ones are clean errors
+SELECT vector_avg(ARRAY[1e-320]::float8[]);
+SELECT vector_combine(ARRAY[NULL, 1]::float8[], ARRAY[1, 2]::float8[]);
+SELECT vector_accum(ARRAY[1, NULL]::float8[], '[1]');

@@ -62,9 +62,16 @@ pub(crate) struct OpenIndex {
 impl OpenIndex {
     /// Opens the index `oid`, which must use access method `am`.
     pub(crate) fn open(oid: pg_sys::Oid, am: &CStr) -> Self {
-        // SAFETY: index_open raises a clean ERROR for anything but an index.
-        let rel = unsafe { pg_sys::index_open(oid, pg_sys::AccessShareLock as i32) };
+        // SAFETY: try_relation_open returns NULL for a relation that does not exist.
+        let rel = unsafe { pg_sys::try_relation_open(oid, pg_sys::AccessShareLock as i32) };
+        if rel.is_null() {
+            ereport!(ERROR, PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, format!("there is no relation with OID {}", oid.to_u32()));
+        }
         let index = Self { rel };
+        // SAFETY: an open relation.
+        if unsafe { (*(*rel).rd_rel).relkind } != pg_sys::RELKIND_INDEX as std::ffi::c_char {
+            ereport!(ERROR, PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE, format!("\"{}\" is not an index", index.index().name()));
+        }
         // SAFETY: an open relation; get_am_oid raises an ERROR for an unknown name.
         let ours = unsafe { (*(*rel).rd_rel).relam == pg_sys::get_am_oid(am.as_ptr(), false) };
         let am = am.to_string_lossy();
@@ -87,6 +94,6 @@ impl OpenIndex {
 impl Drop for OpenIndex {
     fn drop(&mut self) {
         // SAFETY: we opened it with this lock.
-        unsafe { pg_sys::index_close(self.rel, pg_sys::AccessShareLock as i32) };
+        unsafe { pg_sys::relation_close(self.rel, pg_sys::AccessShareLock as i32) };
     }
 }

@@ -4,12 +4,26 @@
 //! `vector_add` as both transition and combine function.
 
 use pgrx::prelude::*;
-use vector_core::{arith, check_same_dimensions};
+use vector_core::{arith, check_dimensions, check_same_dimensions};
 
 use super::{OrRaise, PgVector};
 
+/// The state's numbers; the state is a plain float8[] anyone can pass to
+/// these functions by hand, so a NULL in it is a clean error.
+fn state_values(state: Vec<Option<f64>>) -> Vec<f64> {
+    state
+        .into_iter()
+        .map(|x| {
+            x.unwrap_or_else(|| {
+                ereport!(ERROR, PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "vector aggregate state must not contain NULLs");
+            })
+        })
+        .collect()
+}
+
 #[pg_extern(sql = false)]
-fn vector_accum(mut state: Vec<f64>, value: PgVector) -> Vec<f64> {
+fn vector_accum(state: Vec<Option<f64>>, value: PgVector) -> Vec<f64> {
+    let mut state = state_values(state);
     let value = value.as_slice();
     if state.len() <= 1 {
         state.resize(1 + value.len(), 0.0);
@@ -24,7 +38,8 @@ fn vector_accum(mut state: Vec<f64>, value: PgVector) -> Vec<f64> {
 }
 
 #[pg_extern(sql = false)]
-fn vector_combine(mut state: Vec<f64>, other: Vec<f64>) -> Vec<f64> {
+fn vector_combine(state: Vec<Option<f64>>, other: Vec<Option<f64>>) -> Vec<f64> {
+    let (mut state, other) = (state_values(state), state_values(other));
     if other.len() <= 1 {
         return state;
     }
@@ -39,11 +54,14 @@ fn vector_combine(mut state: Vec<f64>, other: Vec<f64>) -> Vec<f64> {
 }
 
 #[pg_extern(sql = false)]
-fn vector_avg(state: Vec<f64>) -> Option<PgVector> {
+fn vector_avg(state: Vec<Option<f64>>) -> Option<PgVector> {
+    let state = state_values(state);
     let (&count, sums) = state.split_first()?;
     if count == 0.0 {
         return None;
     }
+    // a hand-made state may have any length
+    check_dimensions(sums.len()).or_raise();
     let average = PgVector::build(sums.len(), |out| {
         for (r, sum) in out.iter_mut().zip(sums) {
             *r = (sum / count) as f32;
