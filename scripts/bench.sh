@@ -8,13 +8,11 @@
 # The markdown report is printed and written to target/bench-results.md.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-VENV=$REPO/target/bench-venv
 RESULTS=$REPO/target/bench-results.md
-PY_PACKAGES=("psycopg[binary]==3.3.9" "numpy==2.4.6")
 
 
 ensure_tools
-ensure_venv "$VENV" "${PY_PACKAGES[@]}"
+ensure_venv "$BENCH_VENV" "${BENCH_PACKAGES[@]}"
 if [ "${BENCH_INSTALL:-0}" = 1 ]; then install_extension; fi
 
 # Serial index builds, room for the whole graph, no JIT noise.
@@ -24,7 +22,7 @@ sql -c "CREATE EXTENSION vector_ext"
 
 say "benchmarking: ${*:-sift5k pydoc}"
 status=0
-"$VENV/bin/python" -u "$REPO/scripts/bench.py" "$@" | tee "$RESULTS" || status=$?
+"$BENCH_VENV/bin/python" -u "$REPO/scripts/bench.py" "$@" | tee "$RESULTS" || status=$?
 if [ "$status" -ne 0 ]; then
     say "bench.py failed (exit $status); the end of the server log:"
     tail -n 30 "$CLUSTER_DIR/server.log" >&2

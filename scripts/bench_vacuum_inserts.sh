@@ -3,11 +3,9 @@
 #   bash scripts/bench_vacuum_inserts.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-VENV=$REPO/target/bench-venv
-PY_PACKAGES=("psycopg[binary]==3.3.9" "numpy==2.4.6")
 ensure_tools
-ensure_venv "$VENV" "${PY_PACKAGES[@]}"
+ensure_venv "$BENCH_VENV" "${BENCH_PACKAGES[@]}"
 EXTRA_SERVER_OPTIONS="-c shared_buffers=1GB -c maintenance_work_mem=2GB -c jit=off"
 start_cluster
 sql -c "CREATE EXTENSION vector_ext"
-DATA=$DATA "$VENV/bin/python" -u "$REPO/scripts/bench_vacuum_inserts.py"
+DATA=$DATA "$BENCH_VENV/bin/python" -u "$REPO/scripts/bench_vacuum_inserts.py"

@@ -16,6 +16,9 @@ import traceback
 import asyncpg
 import numpy as np
 import psycopg
+
+import checks
+from checks import check
 from pgvector import Vector
 from pgvector.asyncpg import register_vector as register_vector_asyncpg
 from pgvector.psycopg import register_vector
@@ -24,20 +27,8 @@ from sqlalchemy import Index, create_engine, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 rng = np.random.default_rng(42)
-passed = failed = 0
 
 
-def check(name, condition, detail=""):
-    """An assert that reports and carries on, so one run shows every failure.
-    detail may be a function: it is then only called on failure."""
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        detail = detail() if callable(detail) else detail
-        print(f"FAIL {name}" + (f": {detail}" if detail else ""))
 
 
 def section(function):
@@ -350,5 +341,4 @@ for group in (setup, psycopg_round_trip, psycopg_copy, hnsw_operators, asyncpg_c
               error_surfaces):
     section(group)
 
-print(f"clients: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(checks.summary("clients"))

@@ -6,16 +6,14 @@
 #   bash pg_test/cluster/clients.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
-VENV=$REPO/target/clients-venv
-PY_PACKAGES=("psycopg[binary]==3.3.9" "pgvector==0.5.1" "asyncpg==0.32.0" "SQLAlchemy==2.1.9" "numpy==2.4.6")
 
 
-ensure_venv "$VENV" "${PY_PACKAGES[@]}"
+ensure_venv "$CLIENTS_VENV" "${CLIENTS_PACKAGES[@]}"
 start_cluster
 sql -c "CREATE EXTENSION vector_ext"
 
 status=0
-"$VENV/bin/python" -u "$(dirname "${BASH_SOURCE[0]}")/clients.py" || status=$?
+"$CLIENTS_VENV/bin/python" -u "$(dirname "${BASH_SOURCE[0]}")/clients.py" || status=$?
 if [ "$status" -ne 0 ]; then
     echo "clients.py failed (exit $status); the end of the server log:" >&2
     tail -n 30 "$CLUSTER_DIR/server.log" >&2

@@ -11,15 +11,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 FUZZ_COUNT=${FUZZ_COUNT:-50000}
 FUZZ_SEED=${FUZZ_SEED:-1}
 # The same venv and pins as clients.sh: both tests share one install.
-VENV=$REPO/target/clients-venv
-PY_PACKAGES=("psycopg[binary]==3.3.9" "pgvector==0.5.1" "asyncpg==0.32.0" "SQLAlchemy==2.1.9" "numpy==2.4.6")
 
-ensure_venv "$VENV" "${PY_PACKAGES[@]}"
+ensure_venv "$CLIENTS_VENV" "${CLIENTS_PACKAGES[@]}"
 start_cluster
 sql -c "CREATE EXTENSION vector_ext"
 
 status=0
-"$VENV/bin/python" -u "$REPO/pg_test/fuzz/fuzz_server.py" --seed "$FUZZ_SEED" --count "$FUZZ_COUNT" || status=$?
+"$CLIENTS_VENV/bin/python" -u "$REPO/pg_test/fuzz/fuzz_server.py" --seed "$FUZZ_SEED" --count "$FUZZ_COUNT" || status=$?
 
 # A crash the fuzzer did not see (a background worker, say) is in the log.
 if grep -E "terminated by signal|server process .* was terminated|PANIC:" "$CLUSTER_DIR/server.log" >&2; then

@@ -41,6 +41,9 @@ import traceback
 import numpy as np
 import psycopg
 
+import checks
+from checks import check
+
 AM = sys.argv[1]
 SECONDS = float(sys.argv[2])
 TABLE = f"stress_{AM}"
@@ -55,7 +58,6 @@ IVFFLAT_PLAIN_RECALL_FLOOR = 0.5
 # (each is bounded by statement_timeout = 60 s).
 GRACE = 90
 
-passed = failed = 0
 lock = threading.Lock()
 statements = collections.Counter()      # kind -> statements run
 errors = collections.Counter()          # (kind, sqlstate) -> count
@@ -69,15 +71,6 @@ rows_changed = collections.Counter()    # rows inserted and deleted
 stop = threading.Event()
 
 
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        detail = detail() if callable(detail) else detail
-        print(f"FAIL {name}" + (f": {detail}" if detail else ""))
 
 
 def connect():
@@ -382,8 +375,8 @@ try:
 except Exception as error:
     traceback.print_exc()
     check("stress ran to the end", False, repr(error))
-print(f"stress {AM}: {passed} passed, {failed} failed")
+status = checks.summary(f"stress {AM}")
 sys.stdout.flush()
 # os._exit: a hung client thread must not keep the interpreter alive.
 import os
-os._exit(1 if failed else 0)
+os._exit(status)

@@ -10,14 +10,11 @@
 #   STRESS_SECONDS=600 bash pg_test/cluster/stress.sh hnsw
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
-VENV=$REPO/target/clients-venv
-# The pins of clients.sh: one venv for both.
-PY_PACKAGES=("psycopg[binary]==3.3.9" "pgvector==0.5.1" "asyncpg==0.32.0" "SQLAlchemy==2.1.9" "numpy==2.4.6")
 STRESS_SECONDS=${STRESS_SECONDS:-60}
 KINDS=("$@")
 [ ${#KINDS[@]} -gt 0 ] || KINDS=(hnsw ivfflat)
 
-ensure_venv "$VENV" "${PY_PACKAGES[@]}"
+ensure_venv "$CLIENTS_VENV" "${CLIENTS_PACKAGES[@]}"
 start_cluster
 sql -c "CREATE EXTENSION vector_ext"
 
@@ -29,7 +26,7 @@ for kind in "${KINDS[@]}"; do
     # (setup, the final searches).
     result=0
     timeout --kill-after=10 $((STRESS_SECONDS + 600)) \
-        "$VENV/bin/python" -u "$(dirname "${BASH_SOURCE[0]}")/stress.py" "$kind" "$STRESS_SECONDS" || result=$?
+        "$CLIENTS_VENV/bin/python" -u "$(dirname "${BASH_SOURCE[0]}")/stress.py" "$kind" "$STRESS_SECONDS" || result=$?
     [ "$result" -ne 124 ] && [ "$result" -ne 137 ] || echo "FAIL stress.py $kind did not finish within $((STRESS_SECONDS + 600)) s"
     if verify_index "stress_${kind}_embedding_idx"; then
         echo "ok   verify stress_${kind}_embedding_idx after the stress"
