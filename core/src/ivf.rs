@@ -17,11 +17,22 @@ const MAX_ITERATIONS: usize = 30;
 ///
 /// With fewer distinct vectors than `k`, some centroids repeat; an empty
 /// cell is reseeded with the point furthest from its centroid.
-pub fn kmeans(vectors: &[f32], dim: usize, k: usize, metric: Metric, seed: u64) -> Vec<f32> {
+///
+/// Training costs O(n k dim) per step and can run for minutes with many
+/// cells: `check_interrupts` is called often (after every centroid seeded,
+/// every point assigned, every cell updated), so a caller can stop it.
+pub fn kmeans(vectors: &[f32], dim: usize, k: usize, metric: Metric, seed: u64, check_interrupts: &mut dyn FnMut()) -> Vec<f32> {
     let n = vectors.len() / dim;
     assert!(n > 0 && k > 0, "k-means needs points and cells");
     let score = metric.score_fn();
     let point = |i: usize| &vectors[i * dim..(i + 1) * dim];
+    if n <= k {
+        // Every point can have a cell of its own (the optimum); the cells
+        // left over repeat points and stay empty.
+        let mut centroids: Vec<f32> = (0..k).flat_map(|cell| point(cell % n)).copied().collect();
+        normalize_if_spherical(&mut centroids, dim, metric);
+        return centroids;
+    }
     let mut rng = SmallRng::seed_from_u64(seed);
 
     // k-means++: each new centroid is drawn with probability proportional
@@ -30,6 +41,7 @@ pub fn kmeans(vectors: &[f32], dim: usize, k: usize, metric: Metric, seed: u64) 
     centroids.extend_from_slice(point(rng.gen_range(0..n)));
     let mut nearest: Vec<f32> = (0..n).map(|i| seeding_weight(score(point(i), &centroids[..dim]))).collect();
     while centroids.len() < k * dim {
+        check_interrupts();
         let total: f64 = nearest.iter().map(|&w| w as f64).sum();
         let chosen = if total > 0.0 {
             let mut target = rng.gen::<f64>() * total;
@@ -53,6 +65,7 @@ pub fn kmeans(vectors: &[f32], dim: usize, k: usize, metric: Metric, seed: u64) 
     for _ in 0..MAX_ITERATIONS {
         let mut changed = 0;
         for (i, cell) in assignment.iter_mut().enumerate() {
+            check_interrupts();
             let best = nearest_centroid(point(i), &centroids, dim, metric);
             if best != *cell {
                 *cell = best;
@@ -68,6 +81,7 @@ pub fn kmeans(vectors: &[f32], dim: usize, k: usize, metric: Metric, seed: u64) 
             }
         }
         for cell in 0..k {
+            check_interrupts();
             if counts[cell] == 0 {
                 // An empty cell takes the point worst served by its own.
                 let worst = (0..n)
@@ -151,7 +165,7 @@ mod tests {
     fn finds_well_separated_clusters() {
         let centers = [[0.0, 0.0], [100.0, 0.0], [0.0, 100.0], [100.0, 100.0]];
         let data = blobs(&centers, 200, 1);
-        let centroids = kmeans(&data, 2, 4, Metric::L2, 7);
+        let centroids = kmeans(&data, 2, 4, Metric::L2, 7, &mut || {});
         for c in centers {
             let nearest = centroids.chunks_exact(2).map(|x| (x[0] - c[0]).powi(2) + (x[1] - c[1]).powi(2)).fold(f32::MAX, f32::min);
             assert!(nearest < 1.0, "a centroid lies within 1 of {c:?}");
@@ -167,15 +181,30 @@ mod tests {
     #[test]
     fn more_cells_than_distinct_points_leaves_none_unusable() {
         let data = [1.0, 1.0, 1.0, 1.0, 5.0, 5.0];
-        let centroids = kmeans(&data, 2, 5, Metric::L2, 3);
+        let centroids = kmeans(&data, 2, 5, Metric::L2, 3, &mut || {});
         assert_eq!(centroids.len(), 10);
         assert!(centroids.iter().all(|x| x.is_finite()));
     }
 
     #[test]
+    fn with_no_more_points_than_cells_each_point_is_a_centroid() {
+        let data = blobs(&[[0.0, 0.0], [9.0, 9.0]], 20, 5);
+        let mut interrupt_checks = 0;
+        let centroids = kmeans(&data, 2, 32_768, Metric::L2, 3, &mut || interrupt_checks += 1);
+        assert_eq!(centroids.len(), 2 * 32_768);
+        for p in data.chunks_exact(2) {
+            let cell = nearest_centroid(p, &centroids, 2, Metric::L2);
+            assert_eq!(&centroids[cell * 2..cell * 2 + 2], p);
+        }
+        let centroids = kmeans(&data, 2, 4, Metric::L2, 3, &mut || interrupt_checks += 1);
+        assert_eq!(centroids.len(), 8);
+        assert!(interrupt_checks > 40, "training checks for interrupts as it goes");
+    }
+
+    #[test]
     fn spherical_centroids_have_unit_length() {
         let data = blobs(&[[1.0, 0.2], [0.1, 1.0]], 50, 2);
-        let centroids = kmeans(&data, 2, 2, Metric::Cosine, 4);
+        let centroids = kmeans(&data, 2, 2, Metric::Cosine, 4, &mut || {});
         for c in centroids.chunks_exact(2) {
             assert!((crate::distance::norm(c) - 1.0).abs() < 1e-5);
         }

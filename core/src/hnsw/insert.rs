@@ -1,14 +1,9 @@
 //! INSERT (Algorithm 1) with the neighbor-selection heuristic (Algorithm 4).
 
-use super::{greedy_descent, search_layer, Candidate, GraphMut, HnswParams};
-use crate::hnsw::Graph;
+use super::{greedy_descent, search_layer, Candidate, Graph, GraphMut, HnswParams};
 
 /// Links `node`, already stored with `vector` and `level` but no links,
 /// into the graph.
-///
-/// The element's own lists are written on every layer before any other
-/// element links to it, so whoever reaches it (a concurrent search or
-/// insert) finds it complete.
 pub fn insert<G: GraphMut>(
     graph: &mut G,
     params: &HnswParams,
@@ -17,29 +12,103 @@ pub fn insert<G: GraphMut>(
     level: usize,
     visited: &mut G::Visited,
 ) {
-    let entry_point = match graph.entry_point() {
-        Some(entry_point) => entry_point,
-        None => match graph.claim_entry_point(node, level) {
-            None => return, // the first element: nothing to link to
-            Some(winner) => winner, // a concurrent first insert won
-        },
-    };
-    let (entry, entry_level) = entry_point;
+    let plan = plan_insert(graph, params, vector, level, visited);
+    link_planned(graph, params, node, vector, level, plan, visited);
+}
+
+/// What the searches of Algorithm 1 found for a new vector, layer by layer
+/// from the top, before the element is stored: a caller can then decide
+/// not to store it (see `exact_duplicate`).
+pub struct InsertPlan<N> {
+    /// Search results from min(level, entry level) down to layer 0, nearest first.
+    layers: Vec<(usize, Vec<Candidate<N>>)>,
+    entry_level: usize,
+}
+
+/// The searches of Algorithm 1 (lines 5-11 without the linking) for a new
+/// vector of `level`; `None` while the graph is empty.
+pub fn plan_insert<G: Graph>(
+    graph: &mut G,
+    params: &HnswParams,
+    vector: &[f32],
+    level: usize,
+    visited: &mut G::Visited,
+) -> Option<InsertPlan<G::Node>> {
+    let (entry, entry_level) = graph.entry_point()?;
+    Some(plan_from(graph, params, vector, level, entry, entry_level, visited))
+}
+
+fn plan_from<G: Graph>(
+    graph: &mut G,
+    params: &HnswParams,
+    vector: &[f32],
+    level: usize,
+    entry: G::Node,
+    entry_level: usize,
+    visited: &mut G::Visited,
+) -> InsertPlan<G::Node> {
     // Layers above the new element's: greedy, ef = 1.
     let mut entry_points = greedy_descent(graph, vector, entry, entry_level, level, visited);
-    let mut chosen: Vec<(usize, Vec<G::Node>)> = Vec::new();
+    let mut layers = Vec::new();
     for lc in (0..=level.min(entry_level)).rev() {
-        let mut found = search_layer(graph, vector, &entry_points, params.ef_construction, lc, visited);
-        found.retain(|c| c.node != node);
+        let found = search_layer(graph, vector, &entry_points, params.ef_construction, lc, visited);
+        entry_points = found.clone();
+        layers.push((lc, found));
+    }
+    InsertPlan { layers, entry_level }
+}
+
+impl<N: Copy + Eq> InsertPlan<N> {
+    /// A live element the layer-0 search found whose vector is exactly
+    /// `vector` (`own_score` is the score of `vector` against itself).
+    /// Identical elements defeat Algorithm 4: each one makes every other
+    /// candidate redundant (it is as close to them as the base is), so
+    /// copies link only to each other and hide from searches. A caller
+    /// should attach the new row to this element instead of storing a copy.
+    pub fn exact_duplicate<G: Graph<Node = N>>(&self, graph: &mut G, vector: &[f32], own_score: f32) -> Option<N> {
+        let (0, found) = self.layers.last()? else { return None };
+        let mut stored = Vec::with_capacity(vector.len());
+        found.iter().filter(|c| c.distance == own_score).map(|c| c.node).find(|&node| {
+            graph.load_vector(node, &mut stored);
+            !graph.is_deleted(node) && stored.iter().zip(vector).all(|(a, b)| a.to_bits() == b.to_bits())
+        })
+    }
+}
+
+/// Links `node`, stored with `vector` and `level` since `plan` was made,
+/// into the graph (Algorithm 1, lines 9-17). Only layers up to `level` are
+/// linked: a store may have lowered it when placing the element.
+///
+/// The element's own lists are written on every layer before any other
+/// element links to it, so whoever reaches it (a concurrent search or
+/// insert) finds it complete.
+pub fn link_planned<G: GraphMut>(
+    graph: &mut G,
+    params: &HnswParams,
+    node: G::Node,
+    vector: &[f32],
+    level: usize,
+    plan: Option<InsertPlan<G::Node>>,
+    visited: &mut G::Visited,
+) {
+    let plan = match plan {
+        Some(plan) => plan,
+        None => match graph.claim_entry_point(node, level) {
+            None => return, // the first element: nothing to link to
+            // A concurrent first insert won: search from it.
+            Some((entry, entry_level)) => plan_from(graph, params, vector, level, entry, entry_level, visited),
+        },
+    };
+    let mut chosen: Vec<(usize, Vec<G::Node>)> = Vec::new();
+    for (lc, found) in plan.layers.into_iter().filter(|&(lc, _)| lc <= level) {
         let mut linkable = Vec::with_capacity(found.len());
         for &candidate in &found {
-            if !graph.is_deleted(candidate.node) {
+            if candidate.node != node && !graph.is_deleted(candidate.node) {
                 linkable.push(candidate);
             }
         }
         let selected = select_neighbors(graph, &linkable, params.max_degree(lc), true);
         chosen.push((lc, selected.into_iter().map(|c| c.node).collect()));
-        entry_points = found;
     }
     for (lc, selected) in &chosen {
         graph.update_neighbors(node, *lc, &mut |_, _| selected.clone());
@@ -59,7 +128,7 @@ pub fn insert<G: GraphMut>(
             }
         }
     }
-    if level > entry_level {
+    if level > plan.entry_level {
         graph.promote_entry_point(node, level);
     }
 }

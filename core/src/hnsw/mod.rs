@@ -19,7 +19,7 @@ mod search;
 mod visited;
 
 pub use graph::{Graph, GraphMut};
-pub use insert::{insert, select_neighbors};
+pub use insert::{insert, link_planned, plan_insert, select_neighbors, InsertPlan};
 pub use memory::{MemoryBuilder, MemoryGraph};
 pub use params::{HnswParams, LevelGenerator};
 pub use repair::repair_neighbors;

@@ -271,3 +271,26 @@ fn repair_after_deleting_most_elements() {
     assert!(recall >= 0.95, "recall@20 at ef 20: {recall}");
     assert_eq!(unfindable(&mut graph), vec![]);
 }
+
+#[test]
+fn an_insert_plan_finds_the_exact_copy_of_a_stored_vector() {
+    let dim = 128;
+    let data = sift5k();
+    let params = HnswParams::new(16, 64);
+    let mut graph = MemoryGraph::build(dim, Metric::L2, params, &data[..1000 * dim], 3);
+    let mut visited = graph.new_visited();
+    let score = Metric::L2.score_fn();
+    for node in (0..1000u32).step_by(97) {
+        let vector = graph.vector(node).to_vec();
+        let plan = plan_insert(&mut graph, &params, &vector, 0, &mut visited).expect("a built graph");
+        assert_eq!(plan.exact_duplicate(&mut graph, &vector, score(&vector, &vector)), Some(node));
+        let mut nudged = vector.clone();
+        nudged[5] += 1.0;
+        let plan = plan_insert(&mut graph, &params, &nudged, 0, &mut visited).expect("a built graph");
+        assert_eq!(plan.exact_duplicate(&mut graph, &nudged, score(&nudged, &nudged)), None);
+    }
+    graph.delete(&[0]);
+    let vector = graph.vector(0).to_vec();
+    let plan = plan_insert(&mut graph, &params, &vector, 0, &mut visited).expect("a built graph");
+    assert_eq!(plan.exact_duplicate(&mut graph, &vector, score(&vector, &vector)), None, "a deleted element takes no rows");
+}

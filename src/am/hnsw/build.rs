@@ -11,7 +11,9 @@
 //! The worker threads run only pure Rust (no PostgreSQL calls); a query
 //! cancel is noticed once they are done.
 
+use std::collections::HashMap;
 use std::ffi::c_void;
+use std::hash::{Hash, Hasher};
 
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
@@ -88,8 +90,8 @@ pub unsafe extern "C-unwind" fn ambuild(
         )
     };
     if !state.on_disk {
-        let graph = build_graph(&mut state);
-        write_graph(&state, &graph);
+        let (graph, duplicates) = build_graph(&mut state);
+        write_graph(&state, &graph, &duplicates);
     }
 
     let mut result = unsafe { PgBox::<pg_sys::IndexBuildResult>::alloc0() };
@@ -175,8 +177,8 @@ fn spill_to_disk(state: &mut BuildState) {
     .set_detail("Building will take significantly more time.")
     .set_hint("Increase maintenance_work_mem to speed up builds.")
     .report(pgrx::PgLogLevel::NOTICE);
-    let graph = build_graph(state);
-    write_graph(state, &graph);
+    let (graph, duplicates) = build_graph(state);
+    write_graph(state, &graph, &duplicates);
     state.on_disk = true;
     state.heap_tids = Vec::new();
 }
@@ -188,15 +190,73 @@ fn bytes_per_row(state: &BuildState) -> usize {
 }
 
 /// Builds the graph of the collected rows on as many threads as the
-/// machine and max_parallel_maintenance_workers allow.
-fn build_graph(state: &mut BuildState) -> MemoryGraph {
+/// machine and max_parallel_maintenance_workers allow; returns it with the
+/// TIDs of the rows that joined an element as duplicates.
+fn build_graph(state: &mut BuildState) -> (MemoryGraph, Duplicates) {
+    let duplicates = group_duplicates(&mut state.vectors, &mut state.heap_tids, state.dimensions);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // SAFETY: reading a GUC variable.
     let allowed = unsafe { pg_sys::max_parallel_maintenance_workers } as usize + 1;
     // Below a few thousand rows threads cost more than they save.
     let threads = if state.heap_tids.len() < 10_000 { 1 } else { cores.min(allowed) };
     let vectors = std::mem::take(&mut state.vectors);
-    MemoryGraph::build_parallel(state.dimensions, state.metric.metric(), state.params, vectors, build_seed(), threads)
+    let graph = MemoryGraph::build_parallel(state.dimensions, state.metric.metric(), state.params, vectors, build_seed(), threads);
+    (graph, duplicates)
+}
+
+/// The heap TIDs of rows whose vector an earlier row has, by the node of
+/// that row's element.
+type Duplicates = HashMap<u32, Vec<Address>>;
+
+/// A vector compared and hashed by its bits, as duplicates are found.
+struct VectorBits<'a>(&'a [f32]);
+
+impl PartialEq for VectorBits<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.iter().zip(other.0).all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+}
+impl Eq for VectorBits<'_> {}
+impl Hash for VectorBits<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.iter().for_each(|x| state.write_u32(x.to_bits()));
+    }
+}
+
+/// Rows with identical vectors share one element (see duplicates.rs):
+/// keeps the first row of each vector in `vectors` and `heap_tids`, in
+/// order, and returns the other rows' TIDs by the node of their element.
+fn group_duplicates(vectors: &mut Vec<f32>, heap_tids: &mut Vec<Address>, dimensions: usize) -> Duplicates {
+    let first_row: Vec<u32> = {
+        let mut first = HashMap::with_capacity(heap_tids.len());
+        vectors.chunks_exact(dimensions).enumerate().map(|(row, v)| *first.entry(VectorBits(v)).or_insert(row as u32)).collect()
+    };
+    let mut node_of_row = vec![0u32; first_row.len()];
+    let mut duplicates = Duplicates::new();
+    let mut nodes = 0;
+    for (row, &first) in first_row.iter().enumerate() {
+        if first as usize == row {
+            vectors.copy_within(row * dimensions..(row + 1) * dimensions, nodes * dimensions);
+            heap_tids[nodes] = heap_tids[row];
+            node_of_row[row] = nodes as u32;
+            nodes += 1;
+        } else {
+            let rows = duplicates.entry(node_of_row[first as usize]).or_default();
+            if rows.len() < format::MAX_DUPLICATES {
+                rows.push(heap_tids[row]);
+            } else {
+                // The element's chain is at its limit: the next rows of this
+                // vector go to an element of their own.
+                vectors.copy_within(row * dimensions..(row + 1) * dimensions, nodes * dimensions);
+                heap_tids[nodes] = heap_tids[row];
+                node_of_row[first as usize] = nodes as u32;
+                nodes += 1;
+            }
+        }
+    }
+    vectors.truncate(nodes * dimensions);
+    heap_tids.truncate(nodes);
+    duplicates
 }
 
 /// The meta page of an index with no elements yet.
@@ -219,6 +279,8 @@ struct Layout {
     order: Vec<u32>,
     elements: Vec<Address>,
     neighbors: Vec<Address>,
+    /// The duplicates tuples of the elements that have some, in chain order.
+    chains: HashMap<u32, Vec<Address>>,
     last_block: u32,
 }
 
@@ -250,9 +312,11 @@ fn locality_order(graph: &MemoryGraph) -> Vec<u32> {
     order
 }
 
-fn plan_layout(graph: &MemoryGraph) -> Layout {
+fn plan_layout(graph: &MemoryGraph, duplicates: &Duplicates) -> Layout {
     let m = graph.params().m;
     let element_space = item_space(format::element_bytes(graph.dim()));
+    let duplicates_space = item_space(format::DUPLICATES_BYTES);
+    let mut chains = HashMap::new();
     let mut block = 1;
     let mut free = EMPTY_PAGE_BYTES;
     let mut next_offset = 1u16;
@@ -276,17 +340,22 @@ fn plan_layout(graph: &MemoryGraph) -> Layout {
         }
         elements[node as usize] = place(element_space, &mut block, &mut free, &mut next_offset);
         neighbors[node as usize] = place(neighbor_space, &mut block, &mut free, &mut next_offset);
+        if let Some(rows) = duplicates.get(&node) {
+            let tuples = rows.len().div_ceil(format::DUPLICATE_SLOTS);
+            let chain = (0..tuples).map(|_| place(duplicates_space, &mut block, &mut free, &mut next_offset)).collect();
+            chains.insert(node, chain);
+        }
     }
-    let mut layout = Layout { order, elements, neighbors, last_block: 1 };
+    let mut layout = Layout { order, elements, neighbors, chains, last_block: 1 };
     layout.last_block = block;
     layout
 }
 
 /// Writes the meta page and the in-memory graph to the (empty) index, then
 /// WAL-logs every page.
-fn write_graph(state: &BuildState, graph: &MemoryGraph) {
+fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates) {
     let index = &state.index;
-    let layout = plan_layout(graph);
+    let layout = plan_layout(graph, duplicates);
     let mut meta = empty_meta(state.params, state.dimensions, state.metric);
     if let Some((entry, level)) = graph.entry() {
         meta.entry = layout.elements[entry as usize];
@@ -312,7 +381,10 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph) {
     for &node in &layout.order {
         let element_at = layout.elements[node as usize];
         let neighbors_at = layout.neighbors[node as usize];
-        format::encode_element(graph.level(node), state.heap_tids[node as usize], neighbors_at, graph.vector(node), &mut bytes);
+        let chain = layout.chains.get(&node).map_or(&[][..], Vec::as_slice);
+        let head = chain.first().copied().unwrap_or(Address::INVALID);
+        format::encode_element(graph.level(node), state.heap_tids[node as usize], neighbors_at, head, graph.vector(node), &mut bytes);
+        format::set_element_duplicate_count(&mut bytes, duplicates.get(&node).map_or(0, Vec::len));
         write(element_at, &bytes, &mut page);
         format::encode_empty_neighbors(m, graph.level(node), &mut bytes);
         for level in 0..=graph.level(node) {
@@ -321,6 +393,13 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph) {
             format::write_layer(&mut bytes, m, level, &links);
         }
         write(neighbors_at, &bytes, &mut page);
+        if let Some(rows) = duplicates.get(&node) {
+            for (i, tids) in rows.chunks(format::DUPLICATE_SLOTS).enumerate() {
+                let next = chain.get(i + 1).copied().unwrap_or(Address::INVALID);
+                format::encode_duplicates(tids, next, &mut bytes);
+                write(chain[i], &bytes, &mut page);
+            }
+        }
     }
     drop(page);
     index.log_all_pages();

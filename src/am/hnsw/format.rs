@@ -11,16 +11,24 @@
 //! tuple holds its links, a fixed number of slots per layer (2m on layer 0,
 //! m above), so links are rewritten in place. The two are written side by
 //! side on one page whenever they fit, so a graph hop reads one page.
-//! Elements are addressed by (block, offset); an address is 6 bytes.
-//! All integers are little-endian.
+//! Rows whose vectors are bit-for-bit identical share one element: the
+//! first row's TID is in the element, the others' in a chain of duplicates
+//! tuples (see duplicates.rs). Elements are addressed by (block, offset);
+//! an address is 6 bytes. All integers are little-endian.
 //!
 //! ```text
-//! element   0 kind=1 u8 | 1 level u8 | 2 state u8 | 3 0 u8
-//!           4 heap block u32 | 8 heap offset u16 | 10 neighbor tuple address (6)
-//!           16 vector float4[dimensions]
-//! neighbors 0 kind=2 u8 | 1 layers u8 (level + 1) | 2 0 u16
-//!           4 used-slot count per layer u8[layers]
-//!           then 6-byte addresses: 2m slots for layer 0, m for each layer above
+//! element    0 kind=1 u8 | 1 level u8 | 2 state u8 | 3 0 u8
+//!            4 heap block u32 | 8 heap offset u16 (block INVALID once that
+//!              row is gone and only duplicates remain)
+//!            10 neighbor tuple address (6) | 16 duplicates chain head (6,
+//!              INVALID if none) | 22 heap TIDs in the chain u16
+//!            24 vector float4[dimensions]
+//! neighbors  0 kind=2 u8 | 1 layers u8 (level + 1) | 2 0 u16
+//!            4 used-slot count per layer u8[layers]
+//!            then 6-byte addresses: 2m slots for layer 0, m for each layer above
+//! duplicates 0 kind=3 u8 | 1 0 u8 | 2 used-slot count u16 | 4 next tuple of
+//!            the chain (6, INVALID at the end) | 10 0 u16
+//!            12 heap TIDs: DUPLICATE_SLOTS x (block u32, offset u16)
 //! ```
 //!
 //! The version changes whenever this layout does; an index of another
@@ -29,7 +37,7 @@
 use crate::storage::{BlockNumber, OffsetNumber, PageTag, INVALID_BLOCK};
 
 pub const MAGIC: u32 = 0x5753_4e48; // "HNSW" read as little-endian bytes
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 pub const META_BLOCK: BlockNumber = 0;
 pub const META_PAGE: PageTag = PageTag { magic: MAGIC, kind: 1 };
 pub const GRAPH_PAGE: PageTag = PageTag { magic: MAGIC, kind: 2 };
@@ -48,9 +56,10 @@ pub const MAX_DIMENSIONS: usize = 2000;
 const MAX_ITEM_BYTES: usize = 8192 - 24 - 8 - 4;
 const _: () = assert!(ELEMENT_HEADER_BYTES + 4 * MAX_DIMENSIONS <= MAX_ITEM_BYTES);
 
-pub const ELEMENT_HEADER_BYTES: usize = 16;
+pub const ELEMENT_HEADER_BYTES: usize = 24;
 const ELEMENT_KIND: u8 = 1;
 const NEIGHBORS_KIND: u8 = 2;
+const DUPLICATES_KIND: u8 = 3;
 const ADDRESS_BYTES: usize = 6;
 const NEIGHBORS_HEADER_BYTES: usize = 4;
 
@@ -201,14 +210,15 @@ pub fn element_bytes(dimensions: usize) -> usize {
 }
 
 /// Appends a new element tuple.
-pub fn encode_element(level: usize, heap_tid: Address, neighbors: Address, vector: &[f32], out: &mut Vec<u8>) {
+pub fn encode_element(level: usize, heap_tid: Address, neighbors: Address, duplicates: Address, vector: &[f32], out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(&[ELEMENT_KIND, level as u8, ElementState::Live as u8, 0]);
-    out.extend_from_slice(&heap_tid.block.to_le_bytes());
-    out.extend_from_slice(&heap_tid.offset.to_le_bytes());
     let mut address = [0u8; ADDRESS_BYTES];
-    neighbors.encode(&mut address);
-    out.extend_from_slice(&address);
+    for at in [heap_tid, neighbors, duplicates] {
+        at.encode(&mut address);
+        out.extend_from_slice(&address);
+    }
+    out.extend_from_slice(&0u16.to_le_bytes()); // no duplicates yet
     for x in vector {
         out.extend_from_slice(&x.to_le_bytes());
     }
@@ -240,15 +250,29 @@ impl<'a> Element<'a> {
         }
     }
 
+    /// The first row's heap TID; INVALID once only duplicates remain.
     pub fn heap_tid(&self) -> Address {
-        Address {
-            block: u32::from_le_bytes(self.bytes[4..8].try_into().unwrap()),
-            offset: u16::from_le_bytes(self.bytes[8..10].try_into().unwrap()),
-        }
+        Address::decode(&self.bytes[4..10])
     }
 
     pub fn neighbors(&self) -> Address {
         Address::decode(&self.bytes[10..16])
+    }
+
+    /// The first duplicates tuple, INVALID if no other row shares the vector.
+    pub fn duplicates(&self) -> Address {
+        Address::decode(&self.bytes[16..22])
+    }
+
+    /// How many heap TIDs the duplicates chain holds. Kept in the element
+    /// so that deciding whether an element still has rows needs its page only.
+    pub fn duplicate_count(&self) -> usize {
+        u16::from_le_bytes([self.bytes[22], self.bytes[23]]) as usize
+    }
+
+    /// Whether any row is indexed by this element.
+    pub fn has_rows(&self) -> bool {
+        self.heap_tid().is_valid() || self.duplicate_count() > 0
     }
 
     /// The vector, read in place. Page items start 8-byte aligned and the
@@ -266,11 +290,31 @@ pub fn set_element_state(bytes: &mut [u8], state: ElementState) {
     bytes[2] = state as u8;
 }
 
-/// Rewrites a free element slot for a new vector, keeping its neighbor tuple.
+/// Forgets the element's own row (dead; its duplicates live on).
+pub fn clear_element_heap_tid(bytes: &mut [u8]) {
+    Address::INVALID.encode(&mut bytes[4..10]);
+}
+
+/// Points an element at a new first duplicates tuple.
+pub fn set_element_duplicates(bytes: &mut [u8], head: Address) {
+    head.encode(&mut bytes[16..22]);
+}
+
+/// The most heap TIDs one element's duplicates chain counts.
+pub const MAX_DUPLICATES: usize = u16::MAX as usize;
+
+pub fn set_element_duplicate_count(bytes: &mut [u8], count: usize) {
+    assert!(count <= MAX_DUPLICATES, "the count fits its field");
+    bytes[22..24].copy_from_slice(&(count as u16).to_le_bytes());
+}
+
+/// Rewrites a free element slot for a new vector, keeping its neighbor tuple
+/// and its duplicates tuples (emptied when the slot was freed).
 pub fn reuse_element(bytes: &mut [u8], level: usize, heap_tid: Address, vector: &[f32]) {
     let neighbors = Address::decode(&bytes[10..16]);
+    let duplicates = Address::decode(&bytes[16..22]);
     let mut fresh = Vec::with_capacity(bytes.len());
-    encode_element(level, heap_tid, neighbors, vector, &mut fresh);
+    encode_element(level, heap_tid, neighbors, duplicates, vector, &mut fresh);
     bytes.copy_from_slice(&fresh);
 }
 
@@ -358,6 +402,73 @@ pub fn clear_layers(bytes: &mut [u8]) {
     bytes[NEIGHBORS_HEADER_BYTES..NEIGHBORS_HEADER_BYTES + layers].fill(0);
 }
 
+// -------------------------------------------------------- duplicates tuple
+
+/// Heap TIDs per duplicates tuple: 204 bytes, about a neighbor tuple's size.
+pub const DUPLICATE_SLOTS: usize = 32;
+const DUPLICATES_HEADER_BYTES: usize = 12;
+pub const DUPLICATES_BYTES: usize = DUPLICATES_HEADER_BYTES + ADDRESS_BYTES * DUPLICATE_SLOTS;
+
+/// Appends a duplicates tuple holding `heap_tids` (at most DUPLICATE_SLOTS)
+/// whose chain goes on at `next`.
+pub fn encode_duplicates(heap_tids: &[Address], next: Address, out: &mut Vec<u8>) {
+    assert!(heap_tids.len() <= DUPLICATE_SLOTS, "duplicates fit the tuple");
+    out.clear();
+    out.resize(DUPLICATES_BYTES, 0);
+    out[0] = DUPLICATES_KIND;
+    set_duplicates_next(out, next);
+    write_duplicates(out, heap_tids);
+}
+
+/// A decoded view of a duplicates tuple.
+#[derive(Clone, Copy)]
+pub struct Duplicates<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Duplicates<'a> {
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, FormatError> {
+        let ok = bytes.len() == DUPLICATES_BYTES
+            && bytes[0] == DUPLICATES_KIND
+            && u16::from_le_bytes([bytes[2], bytes[3]]) as usize <= DUPLICATE_SLOTS;
+        if !ok {
+            return Err(FormatError::BadTuple("duplicates"));
+        }
+        Ok(Self { bytes })
+    }
+
+    pub fn len(&self) -> usize {
+        u16::from_le_bytes([self.bytes[2], self.bytes[3]]) as usize
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.len() == DUPLICATE_SLOTS
+    }
+
+    pub fn next(&self) -> Address {
+        Address::decode(&self.bytes[4..10])
+    }
+
+    /// Appends the heap TIDs this tuple holds.
+    pub fn read_heap_tids(&self, out: &mut Vec<Address>) {
+        let slots = &self.bytes[DUPLICATES_HEADER_BYTES..];
+        out.extend(slots.chunks_exact(ADDRESS_BYTES).take(self.len()).map(Address::decode));
+    }
+}
+
+/// Rewrites the heap TIDs of a duplicates tuple in place.
+pub fn write_duplicates(bytes: &mut [u8], heap_tids: &[Address]) {
+    assert!(heap_tids.len() <= DUPLICATE_SLOTS, "duplicates fit the tuple");
+    bytes[2..4].copy_from_slice(&(heap_tids.len() as u16).to_le_bytes());
+    for (slot, tid) in bytes[DUPLICATES_HEADER_BYTES..].chunks_exact_mut(ADDRESS_BYTES).zip(heap_tids) {
+        tid.encode(slot);
+    }
+}
+
+pub fn set_duplicates_next(bytes: &mut [u8], next: Address) {
+    next.encode(&mut bytes[4..10]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,6 +510,39 @@ mod tests {
         n.read_layer(2, &mut out);
         assert_eq!(out, [b]);
         assert!(Neighbors::decode(&bytes, 5).is_err(), "a tuple read with the wrong m is refused");
+    }
+
+    #[test]
+    fn elements_and_duplicates_round_trip() {
+        let tid = Address { block: 9, offset: 4 };
+        let neighbors = Address { block: 3, offset: 2 };
+        let mut bytes = Vec::new();
+        encode_element(2, tid, neighbors, Address::INVALID, &[1.0, -2.5], &mut bytes);
+        let element = Element::decode(&bytes, 2).unwrap();
+        assert_eq!((element.level(), element.heap_tid(), element.neighbors()), (2, tid, neighbors));
+        assert!(!element.duplicates().is_valid());
+        assert_eq!(element.vector(), [1.0, -2.5]);
+        let head = Address { block: 5, offset: 7 };
+        assert!(element.has_rows());
+        set_element_duplicates(&mut bytes, head);
+        clear_element_heap_tid(&mut bytes);
+        let element = Element::decode(&bytes, 2).unwrap();
+        assert_eq!((element.duplicates(), element.heap_tid().is_valid()), (head, false));
+        assert!(!element.has_rows(), "no own row and no duplicates");
+        set_element_duplicate_count(&mut bytes, 40);
+        let element = Element::decode(&bytes, 2).unwrap();
+        assert_eq!((element.duplicate_count(), element.has_rows()), (40, true));
+
+        let tids: Vec<Address> = (0..DUPLICATE_SLOTS as u16).map(|i| Address { block: 100, offset: i + 1 }).collect();
+        encode_duplicates(&tids[..3], head, &mut bytes);
+        let duplicates = Duplicates::decode(&bytes).unwrap();
+        let mut out = Vec::new();
+        duplicates.read_heap_tids(&mut out);
+        assert_eq!((out.as_slice(), duplicates.next(), duplicates.is_full()), (&tids[..3], head, false));
+        write_duplicates(&mut bytes, &tids);
+        assert!(Duplicates::decode(&bytes).unwrap().is_full());
+        bytes[2] = DUPLICATE_SLOTS as u8 + 1;
+        assert!(Duplicates::decode(&bytes).is_err(), "a count beyond the slots is refused");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use vector_core::distance::Metric;
 use vector_core::hnsw::{Graph, GraphMut, HashVisited, HnswParams};
 
+use super::duplicates;
 use super::format::{
     self, Address, Element, ElementState, MetaPage, Neighbors, StoredMetric, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE,
 };
@@ -79,9 +80,22 @@ impl PageGraph {
         f(element)
     }
 
-    /// The state and heap TID of an element, for deciding what a scan returns.
-    pub fn element_status(&mut self, node: Address) -> (ElementState, Address) {
-        self.with_element(node, |element| (element.state(), element.heap_tid()))
+    /// Appends the heap TIDs of a live element (its own row's and its
+    /// duplicates'); false if it is not live. The TIDs change in place
+    /// (VACUUM, duplicates), so they are read under a share lock.
+    pub fn live_heap_tids(&mut self, node: Address, out: &mut Vec<Address>) -> bool {
+        self.pages.trim();
+        let head = {
+            let lock = self.pages.shared(node.block);
+            let element = decode_element(&self.index, lock.page(), node, self.dimensions);
+            if element.state() != ElementState::Live {
+                return false;
+            }
+            out.extend(Some(element.heap_tid()).filter(Address::is_valid));
+            element.duplicates()
+        };
+        duplicates::read_chain(&self.index, head, out);
+        true
     }
 
     fn decode_neighbors<'p>(&self, page: PageRef<'p>, at: Address) -> Neighbors<'p> {
@@ -296,46 +310,74 @@ fn reuse_free_slot(index: &Index, meta: &MetaPage, heap_tid: Address, vector: &[
 }
 
 /// Appends an element and its empty neighbor tuple to the last page, or to
-/// a new one. Holds the meta page (block 0, locked first) while it does, so
-/// concurrent inserts agree on the last page.
+/// a new one.
 fn append_element(index: &Index, m: usize, heap_tid: Address, vector: &[f32], level: usize) -> Address {
     let mut element_bytes = Vec::new();
     let mut neighbor_bytes = Vec::new();
     format::encode_empty_neighbors(m, level, &mut neighbor_bytes);
-
-    let meta_buffer = index.lock_exclusive(META_BLOCK, META_PAGE);
-    let mut meta = decode_meta(index, meta_buffer.page());
-    let mut record = WalRecord::start(index);
-    let meta_slot = record.register(meta_buffer);
-
     let needed = item_space(format::element_bytes(vector.len())) + item_space(neighbor_bytes.len());
-    let last = if meta.insert_block != INVALID_BLOCK {
-        let buffer = index.lock_exclusive(meta.insert_block, GRAPH_PAGE);
-        Some(record.register(buffer))
-    } else {
-        None
-    };
-    let slot = match last {
-        Some(slot) if record.page(slot).as_ref().free_space() + 4 >= needed => slot,
-        _ => new_graph_page(index, &mut record),
-    };
+    let mut append = Append::start(index, needed);
+    let slot = append.slot;
     // Both tuples on one page when they fit; a very large element gets its
     // neighbor tuple on the next page.
-    let neighbors_slot = if record.page(slot).as_ref().free_space() + 4 >= needed { slot } else { new_graph_page(index, &mut record) };
-    let neighbors_offset = record.page(neighbors_slot).add_item(&neighbor_bytes).expect("room was checked");
-    let neighbors_at = Address { block: record.block(neighbors_slot), offset: neighbors_offset };
-    format::encode_element(level, heap_tid, neighbors_at, vector, &mut element_bytes);
-    let offset = record.page(slot).add_item(&element_bytes).expect("room was checked");
-    let address = Address { block: record.block(slot), offset };
-
-    meta.insert_block = record.block(neighbors_slot).max(record.block(slot));
-    meta.encode(record.page(meta_slot).contents_mut(META_BYTES));
-    record.commit();
+    let neighbors_slot = if append.record.page(slot).as_ref().free_space() + 4 >= needed { slot } else { append.new_page(index) };
+    let neighbors_offset = append.record.page(neighbors_slot).add_item(&neighbor_bytes).expect("room was checked");
+    let neighbors_at = Address { block: append.record.block(neighbors_slot), offset: neighbors_offset };
+    format::encode_element(level, heap_tid, neighbors_at, Address::INVALID, vector, &mut element_bytes);
+    let offset = append.record.page(slot).add_item(&element_bytes).expect("room was checked");
+    let address = Address { block: append.record.block(slot), offset };
+    append.commit();
     address
 }
 
-fn new_graph_page(index: &Index, record: &mut WalRecord) -> usize {
-    let slot = record.register(index.extend());
-    record.page(slot).init(GRAPH_PAGE);
-    slot
+/// Appends a duplicates tuple holding `heap_tid` whose chain goes on at `next`.
+pub fn append_duplicates(index: &Index, heap_tid: Address, next: Address) -> Address {
+    let mut bytes = Vec::new();
+    format::encode_duplicates(&[heap_tid], next, &mut bytes);
+    let mut append = Append::start(index, item_space(bytes.len()));
+    let slot = append.slot;
+    let offset = append.record.page(slot).add_item(&bytes).expect("room was checked");
+    let address = Address { block: append.record.block(slot), offset };
+    append.commit();
+    address
+}
+
+/// One WAL record that adds tuples at the end of the graph: the last page
+/// if it has room, else a new one. Holds the meta page (block 0, locked
+/// first) until it commits, so concurrent inserts agree on the last page.
+struct Append {
+    record: WalRecord,
+    meta_slot: usize,
+    meta: MetaPage,
+    /// The page with room for the tuples asked for.
+    slot: usize,
+}
+
+impl Append {
+    fn start(index: &Index, needed: usize) -> Self {
+        let meta_buffer = index.lock_exclusive(META_BLOCK, META_PAGE);
+        let meta = decode_meta(index, meta_buffer.page());
+        let mut record = WalRecord::start(index);
+        let meta_slot = record.register(meta_buffer);
+        let last = (meta.insert_block != INVALID_BLOCK).then(|| record.register(index.lock_exclusive(meta.insert_block, GRAPH_PAGE)));
+        let mut append = Self { record, meta_slot, meta, slot: 0 };
+        append.slot = match last {
+            Some(slot) if append.record.page(slot).as_ref().free_space() + 4 >= needed => slot,
+            _ => append.new_page(index),
+        };
+        append
+    }
+
+    fn new_page(&mut self, index: &Index) -> usize {
+        let slot = self.record.register(index.extend());
+        self.record.page(slot).init(GRAPH_PAGE);
+        // Extension adds the highest block: the new last page.
+        self.meta.insert_block = self.record.block(slot);
+        slot
+    }
+
+    fn commit(mut self) {
+        self.meta.encode(self.record.page(self.meta_slot).contents_mut(META_BYTES));
+        self.record.commit();
+    }
 }

@@ -1,8 +1,10 @@
 //! INSERT into a built index.
 //!
-//! The new element is stored unlinked first, then linked in by the
-//! algorithm (its own lists, then the reverse links), so a concurrent scan
-//! only ever reaches complete elements. Concurrent inserts meet only in
+//! The insert searches for the new vector's neighbors first. A row whose
+//! vector an element already holds joins that element (duplicates.rs);
+//! any other is stored as a new element, unlinked, then linked in (its own
+//! lists, then the reverse links), so a concurrent scan only ever reaches
+//! complete elements. Concurrent inserts meet only in
 //! single-page updates (see `PageGraph::update_neighbors`); VACUUM keeps them
 //! out while it repairs the graph (UPDATE_LOCK).
 
@@ -15,6 +17,7 @@ use rand::SeedableRng;
 use vector_core::hnsw::{self, Graph, LevelGenerator};
 
 use super::format::{Address, UPDATE_LOCK};
+use super::duplicates::add_duplicate;
 use super::graph::{add_element, read_meta, PageGraph};
 use super::prepare_vector;
 use crate::storage::Index;
@@ -67,8 +70,14 @@ pub fn insert_vector(index: &Index, heap_tid: Address, vector: &[f32]) {
     let params = PageGraph::params(&meta);
     let max_level = super::format::max_level(params.m);
     let level = RNG.with(|rng| LevelGenerator::new(&params).draw(&mut *rng.borrow_mut())).min(max_level);
-    let (node, level) = add_element(index, &meta, heap_tid, vector, level);
     let mut graph = PageGraph::open(*index, &meta);
     let mut visited = graph.new_visited();
-    hnsw::insert(&mut graph, &params, node, vector, level, &mut visited);
+    let plan = hnsw::plan_insert(&mut graph, &params, vector, level, &mut visited);
+    let own_score = meta.metric.metric().score_fn()(vector, vector);
+    let original = plan.as_ref().and_then(|plan| plan.exact_duplicate(&mut graph, vector, own_score));
+    if original.is_some_and(|original| add_duplicate(index, meta.dimensions as usize, original, heap_tid)) {
+        return;
+    }
+    let (node, level) = add_element(index, &meta, heap_tid, vector, level);
+    hnsw::link_planned(&mut graph, &params, node, vector, level, plan, &mut visited);
 }

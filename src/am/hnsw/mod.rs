@@ -3,6 +3,7 @@
 //!
 //! - `format.rs`  the on-disk format (the spec)
 //! - `graph.rs`   the graph on pages, as the algorithms see it
+//! - `duplicates.rs` rows with identical vectors sharing one element
 //! - `build.rs`   CREATE INDEX: the graph is built in memory, then written
 //! - `insert.rs`  INSERT after the build
 //! - `scan.rs`    ORDER BY distance LIMIT k, and iterative scans
@@ -13,6 +14,7 @@
 
 mod build;
 mod cost;
+mod duplicates;
 pub mod format;
 mod graph;
 mod insert;

@@ -22,6 +22,7 @@ use pgrx::prelude::*;
 use vector_core::check_same_dimensions;
 use vector_core::hnsw::{knn_search, Graph};
 
+use super::duplicates;
 use super::format::{Address, Element, ElementState, GRAPH_PAGE, SCAN_LOCK};
 use super::graph::{read_meta, PageGraph};
 use super::options::{IterativeScan, EF_SEARCH, ITERATIVE_SCAN, MAX_SCAN_TUPLES};
@@ -163,28 +164,42 @@ fn search(index: &Index, state: &mut ScanState) {
         found.truncate(ef.div_ceil(2));
     }
     let strict = iterative == IterativeScan::StrictOrder;
+    let mut heap_tids = Vec::new();
     for candidate in found {
-        let (element_state, heap_tid) = graph.element_status(candidate.node);
-        if element_state != ElementState::Live || state.returned.contains(&heap_tid) {
-            continue;
-        }
         if strict && candidate.distance < state.last_score {
             continue; // returning it now would break the order
         }
-        state.returned.insert(heap_tid);
-        state.pending.push_back(heap_tid);
-        state.last_score = state.last_score.max(candidate.distance);
+        heap_tids.clear();
+        if !graph.live_heap_tids(candidate.node, &mut heap_tids) {
+            continue;
+        }
+        for &heap_tid in &heap_tids {
+            if state.returned.insert(heap_tid) {
+                state.pending.push_back(heap_tid);
+                state.last_score = state.last_score.max(candidate.distance);
+            }
+        }
     }
 }
 
 /// Queues the heap TIDs of the live elements on one page.
 fn queue_page(index: &Index, block: BlockNumber, dimensions: usize, pending: &mut VecDeque<Address>) {
-    let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { return };
-    let page = page.page();
-    for offset in 1..=page.max_offset() {
-        let element = page.item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok());
-        if let Some(element) = element.filter(|e| e.state() == ElementState::Live) {
-            pending.push_back(element.heap_tid());
+    let mut heap_tids = Vec::new();
+    let mut chains = Vec::new();
+    {
+        let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { return };
+        let page = page.page();
+        for offset in 1..=page.max_offset() {
+            let element = page.item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok());
+            if let Some(element) = element.filter(|e| e.state() == ElementState::Live) {
+                heap_tids.extend(Some(element.heap_tid()).filter(Address::is_valid));
+                chains.push(element.duplicates());
+            }
         }
     }
+    // One page lock at a time: the chains after the page is released.
+    for head in chains {
+        duplicates::read_chain(index, head, &mut heap_tids);
+    }
+    pending.extend(heap_tids);
 }

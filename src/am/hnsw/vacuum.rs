@@ -1,7 +1,8 @@
 //! VACUUM, in three passes:
 //!
-//! 1. remove TIDs: every element whose heap row is dead is marked Deleted
-//!    (scans stop returning it at once, but may still walk through it);
+//! 1. remove TIDs: dead rows leave their elements and duplicates chains;
+//!    an element left with no row is marked Deleted (scans stop returning
+//!    it at once, but may still walk through it);
 //! 2. repair the graph: once the inserts that started before pass 1 are done
 //!    (UPDATE_LOCK; later inserts never link to a deleted element), every
 //!    list that points at a deleted element is rebuilt, and a deleted entry
@@ -22,6 +23,7 @@ use pgrx::prelude::*;
 use pgrx::pg_sys;
 use vector_core::hnsw::repair_neighbors;
 
+use super::duplicates;
 use super::format::{self, Address, Element, ElementState, GRAPH_PAGE, SCAN_LOCK, UPDATE_LOCK};
 use super::graph::{read_meta, update_meta, PageGraph};
 use crate::am::DeadRows;
@@ -74,55 +76,85 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
     }
     let index = unsafe { Index::from_raw(info.index).with_strategy(info.strategy) };
     let stats = unsafe { crate::am::stats_or_new(stats) };
-    let live = live_elements(&index).len();
+    let rows = indexed_rows(&index);
     // SAFETY: a palloc'd result.
     unsafe {
         (*stats).num_pages = index.block_count();
-        (*stats).num_index_tuples = live as f64;
+        (*stats).num_index_tuples = rows as f64;
     }
     stats
 }
 
 
-/// Pass 1: marks the elements of dead rows Deleted, one WAL record per
-/// page. Returns them, with the Deleted elements an interrupted VACUUM left.
+/// Pass 1: removes the TIDs of dead rows, from the elements and from their
+/// duplicates chains, and marks Deleted the elements left with no row, one
+/// WAL record per page (and per changed chain tuple). Returns the deleted
+/// elements, with those an interrupted VACUUM left.
 fn remove_dead_tids(index: &Index, dead_rows: &DeadRows, stats: *mut pg_sys::IndexBulkDeleteResult) -> HashSet<Address> {
     let meta = read_meta(index);
     let dimensions = meta.dimensions as usize;
     let mut deleted = HashSet::new();
+    let mut removed = 0;
     for block in 1..index.block_count() {
         // SAFETY: honouring vacuum_cost_delay between pages.
         unsafe { pg_sys::vacuum_delay_point() };
-        let dead: Vec<u16> = {
+        // Live elements that may have lost their last row, and live chains.
+        let mut rowless = Vec::new();
+        let mut chains = Vec::new();
+        {
             let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
             let page = page.page();
-            let mut dead = Vec::new();
             for offset in 1..=page.max_offset() {
                 let Some(element) = page.item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok()) else { continue };
+                let at = Address { block, offset };
                 match element.state() {
-                    ElementState::Live if dead_rows.contains(element.heap_tid()) => dead.push(offset),
-                    ElementState::Deleted => {
-                        deleted.insert(Address { block, offset });
+                    ElementState::Live => {
+                        let own = element.heap_tid();
+                        if element.duplicate_count() > 0 {
+                            chains.push((at, element.duplicates(), !own.is_valid()));
+                        }
+                        if (own.is_valid() && dead_rows.contains(own)) || !element.has_rows() {
+                            rowless.push(offset);
+                        }
                     }
-                    _ => {}
+                    ElementState::Deleted => {
+                        deleted.insert(at);
+                    }
+                    ElementState::Free => {}
                 }
             }
-            dead
-        };
-        if dead.is_empty() {
+        }
+        for (at, head, only_duplicates) in chains {
+            let gone = duplicates::remove_dead(index, dimensions, at, head, dead_rows);
+            if gone > 0 && only_duplicates && !rowless.contains(&at.offset) {
+                rowless.push(at.offset);
+            }
+            removed += gone;
+        }
+        if rowless.is_empty() {
             continue;
         }
         let mut record = WalRecord::start(index);
         let slot = record.register(index.lock_exclusive(block, GRAPH_PAGE));
         let mut page = record.page(slot);
-        for &offset in &dead {
-            format::set_element_state(page.item_mut(offset).expect("found above"), ElementState::Deleted);
-            deleted.insert(Address { block, offset });
+        for &offset in &rowless {
+            let bytes = page.item_mut(offset).expect("found above");
+            // Decided under the page lock: an insert adds a duplicate under it.
+            let element = Element::decode(bytes, dimensions).expect("decoded above");
+            let own = element.heap_tid();
+            if own.is_valid() && dead_rows.contains(own) {
+                format::clear_element_heap_tid(bytes);
+                removed += 1;
+            }
+            if !Element::decode(bytes, dimensions).expect("decoded above").has_rows() {
+                format::set_element_state(bytes, ElementState::Deleted);
+                deleted.insert(Address { block, offset });
+            }
         }
         record.commit();
-        // SAFETY: the stats VACUUM gave us or we allocated.
-        unsafe { (*stats).tuples_removed += dead.len() as f64 };
     }
+    // SAFETY: the stats VACUUM gave us or we allocated.
+    unsafe { (*stats).tuples_removed += removed as f64 };
     deleted
 }
 
@@ -151,12 +183,28 @@ fn repair_graph(index: &Index, deleted: &HashSet<Address>) {
     }
 }
 
-/// Pass 3: deleted elements become free slots.
+/// Pass 3: deleted elements become free slots, their duplicates chains
+/// emptied first (no insert adds to a deleted element).
 fn free_slots(index: &Index, deleted: &HashSet<Address>) {
+    let dimensions = read_meta(index).dimensions as usize;
     let mut blocks: Vec<u32> = deleted.iter().map(|a| a.block).collect();
     blocks.sort_unstable();
     blocks.dedup();
     for &block in &blocks {
+        let chains: Vec<Address> = {
+            let page = index.read(block, GRAPH_PAGE);
+            let page = page.page();
+            deleted
+                .iter()
+                .filter(|a| a.block == block)
+                .filter_map(|a| page.item(a.offset).and_then(|bytes| Element::decode(bytes, dimensions).ok()))
+                .map(|element| element.duplicates())
+                .filter(Address::is_valid)
+                .collect()
+        };
+        for head in chains {
+            duplicates::clear_chain(index, head);
+        }
         let mut record = WalRecord::start(index);
         let slot = record.register(index.lock_exclusive(block, GRAPH_PAGE));
         let mut page = record.page(slot);
@@ -190,6 +238,23 @@ fn live_elements(index: &Index) -> Vec<(Address, usize)> {
         }
     }
     elements
+}
+
+/// How many heap TIDs the live elements hold.
+fn indexed_rows(index: &Index) -> usize {
+    let dimensions = read_meta(index).dimensions as usize;
+    let mut rows = 0;
+    for block in 1..index.block_count() {
+        let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
+        let page = page.page();
+        for offset in 1..=page.max_offset() {
+            let element = page.item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok());
+            if let Some(element) = element.filter(|e| e.state() == ElementState::Live) {
+                rows += usize::from(element.heap_tid().is_valid()) + element.duplicate_count();
+            }
+        }
+    }
+    rows
 }
 
 fn highest_live_element(index: &Index) -> Option<(Address, usize)> {

@@ -3,8 +3,11 @@
 //!
 //! - the meta page and every graph page carry their tags and this format's
 //!   version; pages never initialized (an interrupted extension) are empty;
-//! - every item decodes as an element or a neighbor tuple, and every element
-//!   has a neighbor tuple with a layer for each of its levels;
+//! - every item decodes as an element, a neighbor tuple or a duplicates
+//!   tuple, and every element has a neighbor tuple with a layer for each of
+//!   its levels;
+//! - a live element has a row, its duplicates chain ends, and the chain
+//!   holds as many heap TIDs as the element counts;
 //! - every link of a live element points at an element (live or deleted,
 //!   never a free slot) that has the layer, is not the element itself, and
 //!   appears once in its list;
@@ -21,7 +24,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use super::format::{Address, Element, ElementState, MetaPage, Neighbors, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE};
+use super::format::{Address, Duplicates, Element, ElementState, MetaPage, Neighbors, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE};
 use crate::am::verify::{self, OpenIndex, Problems};
 use crate::storage::Index;
 
@@ -30,6 +33,18 @@ struct ElementInfo {
     state: ElementState,
     heap_tid: Address,
     neighbors: Address,
+    duplicates: Address,
+    duplicate_count: usize,
+}
+
+/// The items of the index by address.
+#[derive(Default)]
+struct Items {
+    elements: HashMap<Address, ElementInfo>,
+    /// Each neighbor tuple's links, per layer.
+    links: HashMap<Address, Vec<Vec<Address>>>,
+    /// Each duplicates tuple's heap TIDs and the next tuple of its chain.
+    duplicates: HashMap<Address, (Vec<Address>, Address)>,
 }
 
 #[pg_extern(sql = false)]
@@ -42,18 +57,16 @@ fn hnsw_verify(index: pg_sys::Oid) -> TableIterator<'static, (name!(block, i64),
 
 fn verify(index: &Index, problems: &mut Problems) {
     let Some(meta) = verify::read_meta(index, (META_BLOCK, META_PAGE, META_BYTES), MetaPage::decode, problems) else { return };
-    let (elements, links) = read_graph(index, &meta, problems);
-    check_elements(&meta, &elements, &links, problems);
-    check_reachability(&meta, &elements, &links, problems);
+    let items = read_graph(index, &meta, problems);
+    check_elements(&meta, &items, problems);
+    check_reachability(&meta, &items.elements, &items.links, problems);
 }
 
 
-/// Every element, and every neighbor tuple's links per layer, by address.
-fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> (HashMap<Address, ElementInfo>, HashMap<Address, Vec<Vec<Address>>>) {
+fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> Items {
     let dimensions = meta.dimensions as usize;
     let m = meta.m as usize;
-    let mut elements = HashMap::new();
-    let mut links = HashMap::new();
+    let mut items = Items::default();
     for block in 1..index.block_count() {
         let page = index.read_unchecked(block);
         let page = page.page();
@@ -68,8 +81,15 @@ fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> (HashM
             let Some(bytes) = page.item(offset) else { continue };
             let at = Address { block, offset };
             if let Ok(element) = Element::decode(bytes, dimensions) {
-                let info = ElementInfo { level: element.level(), state: element.state(), heap_tid: element.heap_tid(), neighbors: element.neighbors() };
-                elements.insert(at, info);
+                let info = ElementInfo {
+                    level: element.level(),
+                    state: element.state(),
+                    heap_tid: element.heap_tid(),
+                    neighbors: element.neighbors(),
+                    duplicates: element.duplicates(),
+                    duplicate_count: element.duplicate_count(),
+                };
+                items.elements.insert(at, info);
             } else if let Ok(neighbors) = Neighbors::decode(bytes, m) {
                 let layers = (0..neighbors.layers())
                     .map(|layer| {
@@ -78,16 +98,46 @@ fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> (HashM
                         out
                     })
                     .collect();
-                links.insert(at, layers);
+                items.links.insert(at, layers);
+            } else if let Ok(duplicates) = Duplicates::decode(bytes) {
+                let mut heap_tids = Vec::new();
+                duplicates.read_heap_tids(&mut heap_tids);
+                items.duplicates.insert(at, (heap_tids, duplicates.next()));
             } else {
-                problems.add(block, offset, "holds a tuple that is neither an element nor a neighbor tuple");
+                problems.add(block, offset, "holds a tuple that is neither an element, a neighbor tuple nor a duplicates tuple");
             }
         }
     }
-    (elements, links)
+    items
 }
 
-fn check_elements(meta: &MetaPage, elements: &HashMap<Address, ElementInfo>, links: &HashMap<Address, Vec<Vec<Address>>>, problems: &mut Problems) {
+/// The heap TIDs of a live element's duplicates chain, with a problem row
+/// for a chain that is broken, loops, or holds another count than the
+/// element's.
+fn chain_heap_tids(at: Address, element: &ElementInfo, items: &Items, problems: &mut Problems) -> Vec<Address> {
+    let mut heap_tids = Vec::new();
+    let mut seen = HashSet::new();
+    let mut next = element.duplicates;
+    while next.is_valid() {
+        if !seen.insert(next) {
+            problems.add(at.block, at.offset, "element's duplicates chain loops");
+            break;
+        }
+        let Some((tids, after)) = items.duplicates.get(&next) else {
+            problems.add(at.block, at.offset, format!("element's duplicates chain reaches ({},{}), not a duplicates tuple", next.block, next.offset));
+            break;
+        };
+        heap_tids.extend_from_slice(tids);
+        next = *after;
+    }
+    if heap_tids.len() != element.duplicate_count {
+        problems.add(at.block, at.offset, format!("element counts {} duplicates, its chain holds {}", element.duplicate_count, heap_tids.len()));
+    }
+    heap_tids
+}
+
+fn check_elements(meta: &MetaPage, items: &Items, problems: &mut Problems) {
+    let (elements, links) = (&items.elements, &items.links);
     let mut heap_tids = HashSet::new();
     let mut top_level = None;
     for (&at, element) in elements {
@@ -102,8 +152,15 @@ fn check_elements(meta: &MetaPage, elements: &HashMap<Address, ElementInfo>, lin
             continue;
         }
         top_level = top_level.max(Some(element.level));
-        if !heap_tids.insert(element.heap_tid) {
-            problems.add(at.block, at.offset, format!("heap TID ({},{}) is indexed twice", element.heap_tid.block, element.heap_tid.offset));
+        let own = Some(element.heap_tid).filter(Address::is_valid);
+        let rows: Vec<Address> = own.into_iter().chain(chain_heap_tids(at, element, items, problems)).collect();
+        if rows.is_empty() {
+            problems.add(at.block, at.offset, "live element has no row");
+        }
+        for tid in rows {
+            if !heap_tids.insert(tid) {
+                problems.add(at.block, at.offset, format!("heap TID ({},{}) is indexed twice", tid.block, tid.offset));
+            }
         }
         for (layer, list) in layers.iter().enumerate().take(element.level + 1) {
             let mut seen = HashSet::new();

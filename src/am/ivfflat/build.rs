@@ -248,7 +248,9 @@ fn train(sample: &[f32], dim: usize, lists: usize, metric: Metric) -> Vec<f32> {
         }
         return random;
     }
-    ivf::kmeans(sample, dim, lists, metric, SEED)
+    ivf::kmeans(sample, dim, lists, metric, SEED, &mut || {
+        pgrx::check_for_interrupts!();
+    })
 }
 
 /// Writes the meta page and room for the centroid pages, which
