@@ -28,6 +28,15 @@ PGUSER, PGDATABASE), on one connection, sequentially:
    all the inserted copies, then VACUUM (autocommit); then recall@10 at
    ef_search = 40 against a ground truth recomputed over the surviving rows.
 
+With --pgvector-database DB, each dataset then runs the same steps again on
+a second connection to DB, where pgvector's extension `vector` is installed
+(the two cannot share a database: both define type `vector`), and a table
+puts the two side by side with ratios vector_ext / pgvector: build time,
+index size, backend CPU per query at recall@10 0.95 (interpolated between
+the two ef_search values around it), insert CPU per row, delete + VACUUM
+time and recall after it. Both run on the same server in the same run, one
+after the other, so drift on a shared machine hits both alike.
+
 Parallel query is off in the session (max_parallel_workers_per_gather = 0) so
 the backend CPU is all the CPU a query costs.
 
@@ -40,6 +49,7 @@ Datasets (files under ../shared/data relative to the repository):
 Run through scripts/bench.sh, which starts a throwaway server:
   bash scripts/bench.sh                      # sift5k pydoc
   bash scripts/bench.sh sift5k clustered:20000:64 --max-queries 200
+  BENCH_PGVECTOR=0 bash scripts/bench.sh     # without pgvector alongside
 Markdown goes to stdout, progress to stderr.
 """
 
@@ -418,7 +428,55 @@ def secs(x):
     return f"{x:.3f} s" if x < 1 else f"{x:,.2f} s"
 
 
-def print_header(conn):
+def cpu_at_recall(sweep, target):
+    """Backend CPU per query at recall@10 `target`, interpolated linearly between
+    the ef_search values whose recall brackets it; (cpu, note) where note says
+    when the sweep does not bracket the target."""
+    points = [(rec, t.cpu_us_each) for _, (rec, t) in sorted(sweep.items())]
+    if points[0][0] >= target:
+        return points[0][1], f" (ef_search={min(sweep)} already {points[0][0]:.3f})"
+    for (r1, c1), (r2, c2) in zip(points, points[1:]):
+        if r1 < target <= r2:
+            return c1 + (target - r1) / (r2 - r1) * (c2 - c1), ""
+    return None, f" (recall stays below {target})"
+
+
+def print_side_by_side(ds, ours, theirs):
+    """vector_ext against pgvector on one dataset: values and ratios."""
+    print(f"\n### {ds.name}: vector_ext and pgvector 0.8.6 side by side\n")
+    print("| measure | vector_ext | pgvector 0.8.6 | vector_ext / pgvector |\n|---|---|---|---|")
+
+    def row(label, a, b, show):
+        if a is None or b is None:
+            print(f"| {label} | {show(a) if a is not None else '-'} | {show(b) if b is not None else '-'} | - |")
+            return
+        print(f"| {label} | {show(a)} | {show(b)} | {a / b:.2f}x |")
+
+    if ours["index_error"] or theirs["index_error"]:
+        print(f"| hnsw | {ours['index_error'] or 'ok'} | {theirs['index_error'] or 'ok'} | - |")
+        return
+    row("hnsw build, one core", ours["build"], theirs["build"], secs)
+    row("hnsw build, two cores", ours["build_parallel"], theirs["build_parallel"], secs)
+    row("hnsw index size", ours["size"], theirs["size"], lambda x: f"{x:.1f} MiB")
+    for target in (0.95, 0.99):
+        (a, note_a), (b, note_b) = cpu_at_recall(ours["sweep"], target), cpu_at_recall(theirs["sweep"], target)
+        label = f"backend CPU per query at recall@10 {target}"
+        if a is None or b is None:
+            print(f"| {label} | {fmt(a) if a else '-'}{note_a} | {fmt(b) if b else '-'}{note_b} | - |")
+        else:
+            print(f"| {label} | {fmt(a)} us{note_a} | {fmt(b)} us{note_b} | {a / b:.2f}x |")
+    ef = EF_AFTER_VACUUM
+    print(f"| recall@10 at ef_search={ef} | {ours['sweep'][ef][0]:.3f} | {theirs['sweep'][ef][0]:.3f} | - |")
+    row("ivfflat build, one core", ours["ivfflat"]["build"], theirs["ivfflat"]["build"], secs)
+    row("ivfflat index size", ours["ivfflat"]["size"], theirs["ivfflat"]["size"], lambda x: f"{x:.1f} MiB")
+    row("INSERT backend CPU per row", ours["inserts"].cpu_us_each, theirs["inserts"].cpu_us_each, lambda x: f"{fmt(x)} us")
+    row("INSERT p99 latency", ours["inserts"].percentile_ms(99), theirs["inserts"].percentile_ms(99), lambda x: f"{x:.2f} ms")
+    row("DELETE 10% + VACUUM", ours["delete"][2] + ours["delete"][3], theirs["delete"][2] + theirs["delete"][3], secs)
+    print(f"| recall@10 at ef_search={ef} after VACUUM | {ours['after'][0]:.3f} | {theirs['after'][0]:.3f} | - |")
+    row("index size after VACUUM", ours["size_after"], theirs["size_after"], lambda x: f"{x:.1f} MiB")
+
+
+def print_header(conn, reference):
     cpu_model = "unknown"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -436,6 +494,9 @@ def print_header(conn):
           f"Linux {platform.release()}")
     print(f"- server: {one_value(conn, 'SELECT version()')}")
     print(f"- vector_ext {extension}; session settings: {settings}")
+    if reference is not None:
+        version = one_value(reference, "SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        print(f"- alongside: pgvector {version} (extension `vector`) in database {reference.info.dbname}, same server")
     print(f"- HNSW: m={M}, ef_construction={EF_CONSTRUCTION}; k={K}; one client, sequential, "
           "prepared statements, query vectors as text literals")
 
@@ -555,20 +616,28 @@ def parse_args():
     parser.add_argument("--min-seconds", type=float, default=1.0,
                         help="repeat each query set until this long has passed (default 1.0)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the rows inserted and deleted")
+    parser.add_argument("--pgvector-database", help="also run every step against pgvector in this database")
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     with psycopg.connect(autocommit=True) as conn:
-        conn.execute("SET max_parallel_workers_per_gather = 0")
-        print_header(conn)
+        reference = psycopg.connect(dbname=args.pgvector_database, autocommit=True) if args.pgvector_database else None
+        for c in filter(None, (conn, reference)):
+            c.execute("SET max_parallel_workers_per_gather = 0")
+        print_header(conn, reference)
         for spec in args.datasets:
             log(f"{spec}: reading the data and computing the ground truth")
             ds = load_dataset(spec, args.max_queries)
             report = bench_dataset(conn, ds, args)
             print_dataset_report(ds, report)
+            if reference is not None:
+                log(f"{spec}: the same steps on pgvector")
+                print_side_by_side(ds, report, bench_dataset(reference, ds, args))
             sys.stdout.flush()
+        if reference is not None:
+            reference.close()
 
 
 if __name__ == "__main__":

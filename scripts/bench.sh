@@ -5,6 +5,8 @@
 #   DATASET: sift5k | pydoc | clustered:N:D          (default: sift5k pydoc)
 #   BENCH_INSTALL=1 builds and installs the extension first; otherwise the
 #   installed one is measured.
+#   BENCH_PGVECTOR=0 skips the side-by-side run of pgvector 0.8.6 (built from
+#   ../shared/vendor when missing, measured in a database of its own).
 # The markdown report is printed and written to target/bench-results.md.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -14,15 +16,24 @@ RESULTS=$REPO/target/bench-results.md
 ensure_tools
 ensure_venv "$BENCH_VENV" "${BENCH_PACKAGES[@]}"
 if [ "${BENCH_INSTALL:-0}" = 1 ]; then install_extension; fi
+compare=()
+if [ "${BENCH_PGVECTOR:-1}" = 1 ]; then
+    install_pgvector
+    compare=(--pgvector-database pgvector)
+fi
 
 # Serial index builds, room for the whole graph, no JIT noise.
 EXTRA_SERVER_OPTIONS="-c shared_buffers=1GB -c maintenance_work_mem=2GB -c max_parallel_maintenance_workers=0 -c jit=off"
 start_cluster
 sql -c "CREATE EXTENSION vector_ext"
+if [ ${#compare[@]} -gt 0 ]; then
+    sql -c "CREATE DATABASE pgvector"
+    sql -d pgvector -c "CREATE EXTENSION vector"
+fi
 
 say "benchmarking: ${*:-sift5k pydoc}"
 status=0
-"$BENCH_VENV/bin/python" -u "$REPO/scripts/bench.py" "$@" | tee "$RESULTS" || status=$?
+"$BENCH_VENV/bin/python" -u "$REPO/scripts/bench.py" "${compare[@]}" "$@" | tee "$RESULTS" || status=$?
 if [ "$status" -ne 0 ]; then
     say "bench.py failed (exit $status); the end of the server log:"
     tail -n 30 "$CLUSTER_DIR/server.log" >&2

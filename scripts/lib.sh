@@ -69,6 +69,23 @@ install_extension() {
     (cd "$REPO" && cargo pgrx install --release --pg-config "$PG_CONFIG" "${sudo_flag[@]}")
 }
 
+# Builds and installs pgvector 0.8.6 from ../shared/vendor (PGXS) unless this
+# server already has it: the reference of side-by-side benchmarks. It
+# installs extension `vector`, which needs a database of its own. Built with
+# its default flags (-march=native): its best speed on this machine.
+PGVECTOR_TARBALL=$REPO/../shared/vendor/pgvector-0.8.6.tar.gz
+install_pgvector() {
+    if [ -f "$("$PG_CONFIG" --sharedir)/extension/vector--0.8.6.sql" ]; then
+        return
+    fi
+    say "building and installing pgvector 0.8.6 (reference for benchmarks)"
+    local build
+    build=$(mktemp -d /tmp/pgvector-build.XXXXXX)
+    tar xzf "$PGVECTOR_TARBALL" -C "$build"
+    (cd "$build/pgvector-0.8.6" && make -s PG_CONFIG="$PG_CONFIG" && as_root make -s install PG_CONFIG="$PG_CONFIG")
+    rm -rf "$build"
+}
+
 # Starts a throwaway cluster listening only on a private unix socket and
 # stops it (and removes it) when the calling script exits.
 # Sets PGHOST, PGPORT, PGUSER, PGDATABASE and CLUSTER_DIR.

@@ -13,8 +13,9 @@ random `hnsw.*`/`ivfflat.*` settings. An ERROR is a fine answer; what counts:
 - an invalid output: a returned `vector` that is not 1 to 16,000 finite
   elements;
 - a verify problem: hnsw_verify or ivfflat_verify finds something wrong in
-  an index the inputs built (reported, not a failure: an HNSW graph can
-  leave elements unreachable, e.g. among many identical vectors).
+  an index the inputs built (reported, not a failure: an HNSW graph with
+  tiny lists, m = 4 and ef_construction = 8, can leave an element
+  unreachable on layer 0 after many inserts, deletes and VACUUMs).
 
 Connects through the libpq environment (PGHOST, PGPORT, PGUSER, PGDATABASE);
 `CREATE EXTENSION vector_ext` must have been run. Builds its tables in schema

@@ -5,19 +5,23 @@ use std::collections::HashSet;
 use super::insert::link_back;
 use super::{greedy_descent, search_layer_among, select_neighbors, Candidate, GraphMut, HnswParams};
 
-/// Rewrites the neighbor list of `node` on `level` without deleted elements,
-/// as pgvector does: the candidates come from a fresh search for `node`
-/// from the entry point, in which deleted elements are crossed but not
-/// counted (with most of a region deleted, counting them left a handful of
-/// live candidates), plus the live neighbors `node` had and those of its
-/// deleted ones. Each new neighbor then links back to `node`, in place of a
+/// Rewrites the neighbor list of `node` on `level` without deleted elements.
+/// The candidates are the live neighbors `node` had and those of its
+/// deleted ones; a list that lost more than a quarter of its links also
+/// gets those of a fresh search for `node` from the entry point, as in
+/// pgvector, in which deleted elements are crossed but not counted (with
+/// most of a region deleted, counting them left a handful of live
+/// candidates). Each new neighbor then links back to `node`, in place of a
 /// deleted link where it has one, so `node` stays findable from its new
 /// region. Deleted elements keep their links until every list is repaired,
 /// so that search can still cross them. Returns whether the list changed.
 ///
 /// Measured on 10,000 uniform 3-d vectors, m 4, ef_construction 8, 75%
 /// deleted: recall@20 at ef 20 0.87-0.91 -> 0.996, elements not found by
-/// their own vector 20-75 -> 0, for twice the repair time.
+/// their own vector 20-75 -> 0, for twice the repair time. Searching only
+/// for lists that lost over a quarter: SIFT 5k with 10% deleted repairs in
+/// 0.45x the time of searching for every damaged list, recall@10 at ef 40
+/// 0.993 -> 0.991, no element unfindable either way.
 pub fn repair_neighbors<G: GraphMut>(
     graph: &mut G,
     params: &HnswParams,
@@ -27,10 +31,14 @@ pub fn repair_neighbors<G: GraphMut>(
 ) -> bool {
     let mut before = Vec::new();
     graph.neighbors(node, level, &mut before);
-    if !before.iter().any(|&n| is_deleted(n)) {
+    let lost = before.iter().filter(|&&n| is_deleted(n)).count();
+    if lost == 0 {
         return false;
     }
-    let found = search_from_entry(graph, params, node, level, is_deleted);
+    // A list that lost few links finds enough candidates around it; the
+    // search costs as much as an insert's, and most lists lose only a link
+    // or two to a VACUUM.
+    let found = if lost * LOCAL_REPAIR_SHARE > before.len() { search_from_entry(graph, params, node, level, is_deleted) } else { Vec::new() };
     let max_degree = params.max_degree(level);
     let mut chosen = Vec::new();
     graph.update_neighbors(node, level, &mut |g, current| {
@@ -72,6 +80,10 @@ pub fn repair_neighbors<G: GraphMut>(
     }
     true
 }
+
+/// A list that lost more than 1 in LOCAL_REPAIR_SHARE of its links is
+/// repaired with a fresh search.
+const LOCAL_REPAIR_SHARE: usize = 4;
 
 /// The ef_construction nearest live elements to `node` on `level`,
 /// searched from the entry point.
