@@ -30,7 +30,8 @@ pub fn repair_neighbors<G: GraphMut>(
     if !before.iter().any(|&n| is_deleted(n)) {
         return false;
     }
-    let found = search_from_entry(graph, params, node, level, is_deleted);
+    let mut visited = graph.new_visited();
+    let found = search_from_entry(graph, params, node, level, is_deleted, &mut visited);
     let max_degree = params.max_degree(level);
     let mut chosen = Vec::new();
     graph.update_neighbors(node, level, &mut |g, current| {
@@ -67,7 +68,7 @@ pub fn repair_neighbors<G: GraphMut>(
             links
         });
         if !replaced {
-            link_back(graph, params, neighbor, node, level);
+            link_back(graph, params, neighbor, node, level, &mut visited);
         }
     }
     true
@@ -81,6 +82,7 @@ fn search_from_entry<G: GraphMut>(
     node: G::Node,
     level: usize,
     is_deleted: &dyn Fn(G::Node) -> bool,
+    visited: &mut G::Visited,
 ) -> Vec<Candidate<G::Node>> {
     let Some((entry, entry_level)) = graph.entry_point() else {
         return Vec::new();
@@ -90,7 +92,6 @@ fn search_from_entry<G: GraphMut>(
     }
     let mut vector = Vec::new();
     graph.load_vector(node, &mut vector);
-    let mut visited = graph.new_visited();
-    let entry_points = greedy_descent(graph, &vector, entry, entry_level, level, &mut visited);
-    search_layer_among(graph, &vector, &entry_points, params.ef_construction, level, &mut visited, |n| n != node && !is_deleted(n))
+    let entry_points = greedy_descent(graph, &vector, entry, entry_level, level, visited);
+    search_layer_among(graph, &vector, &entry_points, params.ef_construction, level, visited, |n| n != node && !is_deleted(n))
 }
