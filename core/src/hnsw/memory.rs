@@ -88,7 +88,7 @@ impl MemoryGraph {
                 continue;
             }
             if let Some(host) = found.iter().find(|c| !self.deleted[c.node as usize]) {
-                force_link(self, &params, host.node, node, 0);
+                force_link(self, &params, host.node, node, 0, &mut visited);
             }
         }
     }

@@ -38,7 +38,12 @@ pub fn repair_neighbors<G: GraphMut>(
     // A list that lost few links finds enough candidates around it; the
     // search costs as much as an insert's, and most lists lose only a link
     // or two to a VACUUM.
-    let found = if lost * LOCAL_REPAIR_SHARE > before.len() { search_from_entry(graph, params, node, level, is_deleted) } else { Vec::new() };
+    let mut visited = graph.new_visited();
+    let found = if lost * LOCAL_REPAIR_SHARE > before.len() {
+        search_from_entry(graph, params, node, level, is_deleted, &mut visited)
+    } else {
+        Vec::new()
+    };
     let max_degree = params.max_degree(level);
     let mut chosen = Vec::new();
     graph.update_neighbors(node, level, &mut |g, current| {
@@ -75,7 +80,7 @@ pub fn repair_neighbors<G: GraphMut>(
             links
         });
         if !replaced {
-            link_back(graph, params, neighbor, node, level);
+            link_back(graph, params, neighbor, node, level, &mut visited);
         }
     }
     true
@@ -93,6 +98,7 @@ fn search_from_entry<G: GraphMut>(
     node: G::Node,
     level: usize,
     is_deleted: &dyn Fn(G::Node) -> bool,
+    visited: &mut G::Visited,
 ) -> Vec<Candidate<G::Node>> {
     let Some((entry, entry_level)) = graph.entry_point() else {
         return Vec::new();
@@ -102,7 +108,6 @@ fn search_from_entry<G: GraphMut>(
     }
     let mut vector = Vec::new();
     graph.load_vector(node, &mut vector);
-    let mut visited = graph.new_visited();
-    let entry_points = greedy_descent(graph, &vector, entry, entry_level, level, &mut visited);
-    search_layer_among(graph, &vector, &entry_points, params.ef_construction, level, &mut visited, |n| n != node && !is_deleted(n))
+    let entry_points = greedy_descent(graph, &vector, entry, entry_level, level, visited);
+    search_layer_among(graph, &vector, &entry_points, params.ef_construction, level, visited, |n| n != node && !is_deleted(n))
 }
