@@ -15,13 +15,8 @@ sql -c "CREATE EXTENSION vector_ext"
 
 status=0
 DATA=$DATA "$CLIENTS_VENV/bin/python" -u "$(dirname "${BASH_SOURCE[0]}")/reachability.py" ${DATASETS:-sift5k pydoc} || status=$?
-# Concurrent inserts on SIFT 5k still leave a few elements without an
-# in-link (a known shortfall, see reachability.py): up to 15 are tolerated
-# there, every other problem fails.
 for index in $(psql -X -At -c "SELECT indexrelid::regclass FROM pg_index JOIN pg_class c ON c.oid = indexrelid JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'hnsw'"); do
-    allowed=0
-    [ "$index" = sift5k_2_index ] && allowed=15
-    verify_index "$index" "$allowed" || status=1
+    verify_index "$index" || status=1
 done
 if [ "$status" -ne 0 ]; then
     echo "reachability: FAILED; the end of the server log:" >&2
