@@ -144,6 +144,7 @@ impl MemoryGraph {
         let links = shared.links.into_iter().map(|l| l.into_inner().expect("workers are done")).collect();
         let mut graph = Self::from_parts(dim, metric, params, vectors, &levels, links, entry);
         graph.link_unfindable();
+        graph.link_unreachable();
         graph
     }
 }

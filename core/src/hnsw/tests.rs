@@ -313,3 +313,26 @@ fn an_insert_plan_finds_the_exact_copy_of_a_stored_vector() {
     let plan = plan_insert(&mut graph, &params, &vector, 0, &mut visited).expect("a built graph");
     assert_eq!(plan.exact_duplicate(&mut graph, &vector, score(&vector, &vector)), None, "a deleted element takes no rows");
 }
+
+/// 3-d rows like the fuzzer's table: small integer coordinates, a few zero
+/// and all-ones rows, under inner product.
+fn coarse_grid(n: usize, rng: &mut SmallRng) -> Vec<f32> {
+    (0..n)
+        .flat_map(|i| match i {
+            _ if i % 50 == 0 => [0.0, 0.0, 0.0],
+            _ if i % 7 == 0 => [1.0, 1.0, 1.0],
+            _ => [rng.gen_range(0..10) as f32, rng.gen_range(0..10) as f32, rng.gen()],
+        })
+        .collect()
+}
+
+#[test]
+fn inner_product_builds_reach_every_element() {
+    let mut rng = SmallRng::seed_from_u64(3);
+    for (name, data) in [("coarse grid", coarse_grid(300, &mut rng)), ("skewed", skewed(5_000, &mut rng))] {
+        for threads in [1, 2] {
+            let graph = MemoryGraph::build_parallel(3, Metric::InnerProduct, HnswParams::new(16, 64), data.clone(), 1, threads);
+            assert_eq!(reachable_from_entry(&graph).len(), graph.len(), "{name}, {threads} threads");
+        }
+    }
+}
