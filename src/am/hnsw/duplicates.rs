@@ -16,10 +16,10 @@
 //! Scans read the element, then the chain, one page at a time: a row whose
 //! insert they miss belongs to a transaction their snapshot cannot see.
 
-use super::format::{self, Address, Duplicates, Element, ElementState, GRAPH_PAGE};
-use super::graph::append_duplicates;
+use super::format::{self, Address, Duplicates, ElementState, GRAPH_PAGE};
+use super::graph::{append_duplicates, decode_element};
 use crate::am::DeadRows;
-use crate::storage::{corrupted, Index, PageRef, WalRecord};
+use crate::storage::{corrupted, Index, PageMut, PageRef, WalRecord};
 
 /// Adds `heap_tid` to the rows of `element`, which holds the row's vector.
 /// False if the element is no longer live (VACUUM deleted it since the
@@ -114,7 +114,7 @@ pub fn remove_dead(index: &Index, dimensions: usize, element: Address, head: Add
                 decode_element(index, page.as_ref(), element, dimensions).duplicate_count()
             };
             let mut page = pair.record.page(pair.tuple_slot);
-            let bytes = page.item_mut(at.offset).unwrap_or_else(|| corrupted(index, at.block, "lacks a duplicates tuple"));
+            let bytes = duplicates_bytes(index, &mut page, at);
             tids.clear();
             duplicates_in(index, bytes, at).read_heap_tids(&mut tids);
             let before = tids.len();
@@ -141,7 +141,7 @@ pub fn clear_chain(index: &Index, head: Address) {
         let mut record = WalRecord::start(index);
         let slot = record.register(index.lock_exclusive(at.block, GRAPH_PAGE));
         let mut page = record.page(slot);
-        let bytes = page.item_mut(at.offset).unwrap_or_else(|| corrupted(index, at.block, "lacks a duplicates tuple"));
+        let bytes = duplicates_bytes(index, &mut page, at);
         at = duplicates_in(index, bytes, at).next();
         format::write_duplicates(bytes, &[]);
         record.commit();
@@ -175,7 +175,7 @@ impl ElementAndTuple {
     /// Appends `heap_tid` to the tuple at `at` if it has room.
     fn push(&mut self, index: &Index, at: Address, heap_tid: Address) -> bool {
         let mut page = self.record.page(self.tuple_slot);
-        let bytes = page.item_mut(at.offset).unwrap_or_else(|| corrupted(index, at.block, "lacks a duplicates tuple"));
+        let bytes = duplicates_bytes(index, &mut page, at);
         let mut tids = Vec::new();
         let tuple = duplicates_in(index, bytes, at);
         if tuple.is_full() {
@@ -209,14 +209,14 @@ impl<'a> ChainSteps<'a> {
     }
 }
 
-fn decode_element<'p>(index: &Index, page: PageRef<'p>, at: Address, dimensions: usize) -> Element<'p> {
-    let bytes = page.item(at.offset).unwrap_or_else(|| corrupted(index, at.block, "lacks an element"));
-    Element::decode(bytes, dimensions).unwrap_or_else(|e| corrupted(index, at.block, &e.to_string()))
-}
-
 fn decode_duplicates<'p>(index: &Index, page: PageRef<'p>, at: Address) -> Duplicates<'p> {
     let bytes = page.item(at.offset).unwrap_or_else(|| corrupted(index, at.block, "lacks a duplicates tuple"));
     duplicates_in(index, bytes, at)
+}
+
+/// The bytes of the duplicates tuple at `at` on a page being changed.
+fn duplicates_bytes<'b>(index: &Index, page: &'b mut PageMut<'_>, at: Address) -> &'b mut [u8] {
+    page.item_mut(at.offset).unwrap_or_else(|| corrupted(index, at.block, "lacks a duplicates tuple"))
 }
 
 fn duplicates_in<'b>(index: &Index, bytes: &'b [u8], at: Address) -> Duplicates<'b> {

@@ -125,7 +125,8 @@ impl PageGraph {
     }
 }
 
-fn decode_element<'p>(index: &Index, page: PageRef<'p>, node: Address, dimensions: usize) -> Element<'p> {
+/// The element at `node` on a locked or pinned page; an ERROR if there is none.
+pub(super) fn decode_element<'p>(index: &Index, page: PageRef<'p>, node: Address, dimensions: usize) -> Element<'p> {
     let bytes = page.item(node.offset).unwrap_or_else(|| corrupted(index, node.block, "lacks a linked element"));
     Element::decode(bytes, dimensions).unwrap_or_else(|e| corrupted(index, node.block, &e.to_string()))
 }

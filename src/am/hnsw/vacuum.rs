@@ -222,38 +222,32 @@ fn free_slots(index: &Index, deleted: &HashSet<Address>) {
     }
 }
 
-/// Every live element with its level, page by page.
-fn live_elements(index: &Index) -> Vec<(Address, usize)> {
+/// Calls `visit` with every live element, page by page.
+fn for_each_live_element(index: &Index, mut visit: impl FnMut(Address, Element<'_>)) {
     let dimensions = read_meta(index).dimensions as usize;
-    let mut elements = Vec::new();
-    for block in 1..index.block_count() {
-        let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
-        let page = page.page();
-        for offset in 1..=page.max_offset() {
-            if let Some(element) = page.item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok()) {
-                if element.state() == ElementState::Live {
-                    elements.push((Address { block, offset }, element.level()));
-                }
-            }
-        }
-    }
-    elements
-}
-
-/// How many heap TIDs the live elements hold.
-fn indexed_rows(index: &Index) -> usize {
-    let dimensions = read_meta(index).dimensions as usize;
-    let mut rows = 0;
     for block in 1..index.block_count() {
         let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
         let page = page.page();
         for offset in 1..=page.max_offset() {
             let element = page.item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok());
             if let Some(element) = element.filter(|e| e.state() == ElementState::Live) {
-                rows += usize::from(element.heap_tid().is_valid()) + element.duplicate_count();
+                visit(Address { block, offset }, element);
             }
         }
     }
+}
+
+/// Every live element with its level.
+fn live_elements(index: &Index) -> Vec<(Address, usize)> {
+    let mut elements = Vec::new();
+    for_each_live_element(index, |at, element| elements.push((at, element.level())));
+    elements
+}
+
+/// How many heap TIDs the live elements hold.
+fn indexed_rows(index: &Index) -> usize {
+    let mut rows = 0;
+    for_each_live_element(index, |_, element| rows += usize::from(element.heap_tid().is_valid()) + element.duplicate_count());
     rows
 }
 
