@@ -132,24 +132,14 @@ load_sift5k() {
 
 # Runs the index's own verify function (hnsw_verify or ivfflat_verify, one
 # row per problem); prints what it found and fails unless it found nothing.
-# With a second argument N, up to N live elements unreachable from the entry
-# point are tolerated (hnsw's known reachability shortfall, issue 7): they
-# are counted, every other problem still fails.
 verify_index() {
-    local index=$1 allowed_unreachable=${2:-0} am problems unreachable
+    local index=$1 am problems
     am=$(psql -X -At -v ON_ERROR_STOP=1 -c "SELECT a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = '$index'::regclass")
     problems=$(psql -X -At -v ON_ERROR_STOP=1 -c "SELECT format('block %s item %s: %s', block, item, problem) FROM ${am}_verify('$index'::regclass)") || return 1
-    unreachable=$(grep -c 'live element is not reachable from the entry point' <<<"$problems" || true)
-    if [ "$unreachable" -gt 0 ] && [ "$unreachable" -le "$allowed_unreachable" ]; then
-        problems=$(grep -v 'live element is not reachable from the entry point' <<<"$problems" || true)
-        echo "verify $index ($am): $unreachable live elements unreachable (known shortfall, at most $allowed_unreachable)"
-    else
-        unreachable=0
-    fi
     if [ -n "$problems" ]; then
         echo "verify $index ($am) found problems:" >&2
         echo "$problems" | head -20 >&2
         return 1
     fi
-    [ "$unreachable" -gt 0 ] && echo "verify $index ($am): no other problem" || echo "verify $index ($am): clean"
+    echo "verify $index ($am): clean"
 }

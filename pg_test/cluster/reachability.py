@@ -4,9 +4,7 @@ index must come back when searched for with its own vector.
 Connects through the libpq environment of the throwaway cluster. For each
 data set and scenario, one table keeps its index for reachability.sh to
 verify afterwards. Prints a line per scenario and fails if more than 1 row
-in 10,000 (rounded down) is missing in any of them, except where the bar is
-not met yet (KNOWN_SHORTFALLS): those may miss at most KNOWN_SHORTFALL_ROWS,
-and say so.
+in 10,000 (rounded down) is missing in any of them.
 """
 import os
 import sys
@@ -18,12 +16,6 @@ import psycopg
 DATA = os.environ["DATA"]
 CLIENTS = 4
 BATCH = 500
-# Scenarios not yet at the bar (issue 7): on SIFT 5k, inserts into a growing
-# index leave 1 of 5,000 rows unfindable (an outlier that searches for it
-# stop short of; pgvector 0.8 misses about 15 there). At most
-# KNOWN_SHORTFALL_ROWS are tolerated, so any step back fails.
-KNOWN_SHORTFALLS = {("sift5k", 1), ("sift5k", 2)}
-KNOWN_SHORTFALL_ROWS = 2
 
 
 def sift5k():
@@ -89,12 +81,10 @@ def main(names):
                 create_table(conn, table, dim, opclass, build_index_first=number > 0)
                 load(table)
                 missing = missing_rows(conn, table, operator)
-                known = (name, number) in KNOWN_SHORTFALLS
-                limit = KNOWN_SHORTFALL_ROWS if known else allowed
-                ok = missing <= limit
+                ok = missing <= allowed
                 failed |= not ok
-                note = f" (bar: {allowed}; known shortfall, {limit} allowed)" if known else f" (allowed {allowed})"
-                print(f"{'ok  ' if ok else 'FAIL'} {name} ({n} rows), {scenario}: {missing} rows not found by their own vector{note}")
+                print(f"{'ok  ' if ok else 'FAIL'} {name} ({n} rows), {scenario}: "
+                      f"{missing} rows not found by their own vector (allowed {allowed})")
     return 1 if failed else 0
 
 

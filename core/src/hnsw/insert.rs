@@ -207,7 +207,7 @@ fn link<G: GraphMut>(
     for _ in 0..MAX_REHOMED {
         let Some((former, lost)) = displaced else { break };
         // A deleted element is on its way out: it needs no new home.
-        if graph.is_deleted(lost.node) || has_incoming_link_within(graph, lost.node, former, level, lost.distance) {
+        if graph.is_deleted(lost.node) || still_reached_through(graph, former, lost.node, level) {
             break;
         }
         displaced = rehome(graph, params, lost.node, former, level, visited);
@@ -237,17 +237,22 @@ fn replace_link<G: GraphMut>(
     outcome.expect("update_neighbors calls its update at least once")
 }
 
-/// Links `lost` from the nearest element a fresh search for its vector
-/// finds, other than `former` (which just dropped it); returns that host
-/// and the link that made room there. The hosts an insert once gave an
-/// early outlier stay where they were, while later elements settle nearer
-/// to it; a search for its vector ends among those, so its new in-link
-/// must come from there, not from its own (stale) neighbors.
+/// How wide the search for a displaced element's new host is.
+const REHOME_EF: usize = 8;
+
+/// Links `lost` from the nearest element a search for its vector finds
+/// around `former` (which just dropped it, other than `former` itself);
+/// returns that host and the link that made room there. The hosts an
+/// insert once gave an early outlier stay where they were, while later
+/// elements settle nearer to it; a search for its vector ends among
+/// those, so its new in-link must come from there, not from its own
+/// (stale) neighbors.
 ///
 /// Measured on SIFT 5k (m 16, ef_construction 64, sequential inserts, no
-/// `link_unfindable`): elements not found by their own vector 10-11 -> 3
-/// (nearest own neighbor -> fresh search), for 1.5% more distances and 2%
-/// more list reads. A re-homing happens on about one insert in ten.
+/// `link_unfindable`, seeds 1-3, with `still_reached_through`): a search
+/// from `former` at ef 8 loses nothing against one from the entry point at
+/// ef_construction (0 elements missed by their own vector either way) and
+/// takes pydoc-minilm's 41k inserts from 40 s to 22 s.
 fn rehome<G: GraphMut>(
     graph: &mut G,
     params: &HnswParams,
@@ -256,32 +261,39 @@ fn rehome<G: GraphMut>(
     level: usize,
     visited: &mut G::Visited,
 ) -> Option<(G::Node, Candidate<G::Node>)> {
-    let (entry, entry_level) = graph.entry_point()?;
-    if entry_level < level {
-        return None;
-    }
     let mut vector = Vec::new();
     graph.load_vector(lost, &mut vector);
-    let entry_points = greedy_descent(graph, &vector, entry, entry_level, level, visited);
-    let found = search_layer(graph, &vector, &entry_points, params.ef_construction, level, visited);
+    let start = Candidate { distance: graph.distance(&vector, former), node: former };
+    let found = search_layer(graph, &vector, &[start], REHOME_EF, level, visited);
     let mut hosts = found.into_iter().filter(|c| c.node != lost && c.node != former);
     let host = hosts.find(|c| !graph.is_deleted(c.node))?;
     let displaced = replace_link(graph, params, host.node, lost, level, Refusal::Forbidden).displaced;
     displaced.map(|d| (host.node, d))
 }
 
-/// Whether an element other than `former`, no further than `within` from
-/// `target`, links to it on `level`. Only `target`'s own neighbors are
-/// asked (links mostly go both ways): a miss costs a needless re-homing,
-/// never a lost element.
-fn has_incoming_link_within<G: Graph>(graph: &mut G, target: G::Node, former: G::Node, level: usize, within: f32) -> bool {
+/// Whether `former` still reaches `target` on `level` in two hops, through
+/// an element both link to that links back to `target`. A search that
+/// came to `former` looking for `target` then still finds it.
+///
+/// An in-link from anywhere is not enough: SIFT 5k element 249, an early
+/// outlier, kept four in-links from the outliers inserted with it while
+/// the space between filled with 4,000 later elements; searches for it
+/// ended among those and never reached the old ones (1 element of 5,000
+/// missed by its own vector with "any in-link nearer than `former`";
+/// 0 with this check, at 2.3 re-homings per insert instead of 0.1, 4 on
+/// pydoc-minilm, where the 41k inserts take 22 s instead of 18 s). Only
+/// `target`'s own neighbors are asked (links mostly go both ways): a miss
+/// costs a needless re-homing, never a lost element.
+fn still_reached_through<G: Graph>(graph: &mut G, former: G::Node, target: G::Node, level: usize) -> bool {
+    let mut formers = Vec::new();
+    graph.neighbors(former, level, &mut formers);
     let mut outgoing = Vec::new();
     graph.neighbors(target, level, &mut outgoing);
     let mut theirs = Vec::new();
-    outgoing.into_iter().filter(|&n| n != former).any(|n| {
+    outgoing.into_iter().filter(|n| formers.contains(n)).any(|n| {
         theirs.clear();
         graph.neighbors(n, level, &mut theirs);
-        theirs.contains(&target) && graph.distance_between(target, n) <= within
+        theirs.contains(&target)
     })
 }
 
@@ -381,12 +393,12 @@ const MAX_ADOPTED: usize = 4;
 /// the link back keeps its own list current for the next such check.
 ///
 /// Measured on SIFT 5k (m 16, ef_construction 64, sequential inserts, no
-/// `link_unfindable`, 5 level seeds; with the fresh-search `rehome` and
+/// `link_unfindable`, 5 level seeds; with a fresh-search `rehome` and
 /// MAX_REHOMED 8): elements not found by their own vector 2 -> 1 per seed
-/// (one, 249, is still missed: its nearest in-linker stays but is crowded
-/// out). All changes together: 10-11 -> 1 on SIFT, 0 -> 0 on pydoc-minilm
-/// (41k), recall@10 at ef 40 0.990 -> 0.991, per insert 7,170 -> 7,900
-/// distances (+10%), 171 -> 228 list reads (+33%), 17.6 -> 17.8 writes.
+/// (the last one, 249, needed `still_reached_through`). Together with
+/// re-homing: 10-11 -> 1 on SIFT, 0 -> 0 on pydoc-minilm (41k), recall@10
+/// at ef 40 0.990 -> 0.991, per insert 7,170 -> 7,900 distances (+10%),
+/// 171 -> 228 list reads (+33%), 17.6 -> 17.8 writes.
 fn adopt_stranded<G: GraphMut>(
     graph: &mut G,
     params: &HnswParams,

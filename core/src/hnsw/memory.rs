@@ -127,6 +127,9 @@ impl MemoryGraph {
             }
             let mut visited = self.new_visited();
             let mut vector = Vec::new();
+            // A link this pass made is never the one replaced: two unreachable
+            // elements linked to each other took turns displacing the other's.
+            let mut relinked = vec![false; self.len()];
             for node in 0..self.len() as u32 {
                 if reached[node as usize] || self.deleted[node as usize] {
                     continue;
@@ -150,7 +153,10 @@ impl MemoryGraph {
                         Some(len)
                     } else {
                         (0..len)
-                            .filter(|&s| in_degree[self.layer0[start + s] as usize] >= 2)
+                            .filter(|&s| {
+                                let target = self.layer0[start + s] as usize;
+                                in_degree[target] >= 2 && !relinked[target]
+                            })
                             .max_by(|&a, &b| {
                                 let (a, b) = (self.layer0[start + a], self.layer0[start + b]);
                                 self.score_between(host, a).total_cmp(&self.score_between(host, b))
@@ -162,6 +168,7 @@ impl MemoryGraph {
                         }
                         self.layer0[start + slot] = node;
                         in_degree[node as usize] += 1;
+                        relinked[node as usize] = true;
                         self.mark_reachable(node, &mut reached);
                         break;
                     }
