@@ -49,7 +49,7 @@
 //! its estimates are exact.
 
 use super::grid::nearest_grid_codes;
-use super::kernels::{self, Kernels};
+use super::kernels::{self, Kernels, PlaneShape};
 use super::rotation::{Rotation, SplitMix64};
 use crate::distance;
 
@@ -186,7 +186,7 @@ impl RabitqEncoder {
         PreparedQuery {
             kernels: *kernels::kernels(),
             planes,
-            words: padded_dim / 64,
+            shape: PlaneShape { words: padded_dim / 64, code_planes: self.bits, query_planes: query_bits },
             code_bytes: self.code_bytes(),
             half_delta: delta / 2.0,
             low,
@@ -220,7 +220,7 @@ fn pack_planes(values: &[u8], bits: usize, out: &mut [u8]) {
 pub struct PreparedQuery {
     kernels: Kernels,
     planes: Vec<u8>,
-    words: usize,
+    shape: PlaneShape,
     code_bytes: usize,
     /// Δ/2: the quantized query is q̄ᵢ = low + Δ·levelᵢ.
     half_delta: f32,
@@ -265,7 +265,7 @@ impl PreparedQuery {
         self.estimate_each(codes, out, Self::inner_product);
     }
 
-    fn estimate_each(&self, codes: &[u8], out: &mut [Estimate], estimate: fn(&Self, &[u8]) -> Estimate) {
+    fn estimate_each(&self, codes: &[u8], out: &mut [Estimate], estimate: impl Fn(&Self, &[u8]) -> Estimate) {
         assert_eq!(codes.len(), out.len() * self.code_bytes, "{} estimates for {} code bytes", out.len(), codes.len());
         let lines = self.code_bytes.div_ceil(64);
         for (i, (code, slot)) in codes.chunks_exact(self.code_bytes).zip(out.iter_mut()).enumerate() {
@@ -280,7 +280,7 @@ impl PreparedQuery {
         assert_eq!(code.len(), self.code_bytes, "a code of the wrong length");
         let (head, planes) = code.split_at(FACTORS_BYTES);
         let factors = Factors::read(head);
-        let code_dot_levels = (self.kernels.planes_dot)(planes, &self.planes, self.words);
+        let code_dot_levels = (self.kernels.planes_dot)(planes, &self.planes, self.shape);
         // 2·Σᵢ yᵢ·levelᵢ is an exact integer: the large terms cancel before rounding.
         let y_dot_levels_twice = (2 * code_dot_levels as i64 - self.code_range_times_level_sum) as f32;
         let y_dot_query = self.half_delta * y_dot_levels_twice + self.low * factors.y_sum;

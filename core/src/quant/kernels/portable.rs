@@ -2,21 +2,20 @@
 //! target feature that is a bit-twiddling sequence; [`super::x86`] compiles
 //! the same body with the instruction enabled.
 
-use super::{plane_count, Kernels};
+use super::{Kernels, PlaneShape};
 
 pub const KERNELS: Kernels = Kernels { name: "portable", planes_dot };
 
-fn planes_dot(code: &[u8], query: &[u8], words: usize) -> u64 {
-    planes_dot_body(code, query, words)
+fn planes_dot(code: &[u8], query: &[u8], shape: PlaneShape) -> u64 {
+    planes_dot_body(code, query, shape)
 }
 
 /// Σⱼ Σₖ 2^((B-1-j) + (B_q-1-k)) · Σ_w popcount(code[j][w] & query[k][w]),
 /// folded by Horner's rule over k and then j so no shift depends on B.
 #[inline(always)]
-pub fn planes_dot_body(code: &[u8], query: &[u8], words: usize) -> u64 {
-    let plane_bytes = 8 * words;
-    plane_count(code, words);
-    plane_count(query, words);
+pub fn planes_dot_body(code: &[u8], query: &[u8], shape: PlaneShape) -> u64 {
+    shape.check(code, query);
+    let plane_bytes = 8 * shape.words;
     let mut total = 0u64;
     for code_plane in code.chunks_exact(plane_bytes) {
         let mut plane_sum = 0u64;
