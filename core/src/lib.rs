@@ -15,6 +15,7 @@ pub mod distance;
 pub mod error;
 pub mod hnsw;
 pub mod ivf;
+pub mod quant;
 pub mod text;
 pub mod wire;
 

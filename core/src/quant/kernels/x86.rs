@@ -1,0 +1,130 @@
+//! x86-64 kernels: the portable body with `popcnt`, AVX2 (nibble-table
+//! popcount, Muła et al. 2018) and AVX-512 `vpopcntq`.
+//!
+//! Each `#[target_feature]` body sits behind a safe wrapper; the wrappers are
+//! reachable only through [`supported`], which hands out a kernel set only
+//! after the CPU has been checked for its features. The vector kernels walk
+//! the words a register at a time, load that register's query planes once,
+//! keep lane-wise sums through Horner's rule (doubling is lane-wise too) and
+//! reduce once at the end. Loading the query planes once per register
+//! rather than once per (code plane, query plane) pair took AVX-512 at
+//! B = 4 from 70 to 31 ns (384-d) and from 143 to 68 ns (1536-d).
+
+use std::arch::x86_64::*;
+
+use super::{portable, Kernels, PlaneShape, MAX_PLANES};
+
+pub fn supported() -> Vec<Kernels> {
+    let mut sets = Vec::new();
+    if is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU has popcnt.
+        sets.push(Kernels { name: "popcnt", planes_dot: |c, q, shape| unsafe { popcnt::planes_dot(c, q, shape) } });
+    }
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        sets.push(Kernels { name: "avx2", planes_dot: |c, q, shape| unsafe { avx2::planes_dot(c, q, shape) } });
+    }
+    if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vpopcntdq") {
+        // SAFETY: the CPU has AVX-512F and VPOPCNTDQ.
+        sets.push(Kernels { name: "avx512vpopcntdq", planes_dot: |c, q, shape| unsafe { avx512::planes_dot(c, q, shape) } });
+    }
+    sets
+}
+
+mod popcnt {
+    use super::*;
+
+    /// The portable body, compiled with `count_ones` as one instruction.
+    #[target_feature(enable = "popcnt")]
+    pub unsafe fn planes_dot(code: &[u8], query: &[u8], shape: PlaneShape) -> u64 {
+        portable::planes_dot_body(code, query, shape)
+    }
+}
+
+/// 4 words per register; a masked load takes the last 1-3 words.
+mod avx2 {
+    use super::*;
+
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn planes_dot(code: &[u8], query: &[u8], shape: PlaneShape) -> u64 {
+        shape.check(code, query);
+        let PlaneShape { words, code_planes, query_planes } = shape;
+        let plane_bytes = 8 * words;
+        let mut total = _mm256_setzero_si256();
+        let mut query_chunk = [_mm256_setzero_si256(); MAX_PLANES];
+        for w in (0..words).step_by(4) {
+            let mask = tail_mask(words - w);
+            for (k, chunk) in query_chunk[..query_planes].iter_mut().enumerate() {
+                // SAFETY: shape.check proved the slice holds whole planes, so
+                // words w..w+4 of plane k lie inside it, but for lanes the
+                // mask leaves unread.
+                *chunk = unsafe { _mm256_maskload_epi64(query.as_ptr().add(k * plane_bytes + 8 * w).cast(), mask) };
+            }
+            let mut chunk_sum = _mm256_setzero_si256();
+            for j in 0..code_planes {
+                // SAFETY: as above, for plane j of the code.
+                let c = unsafe { _mm256_maskload_epi64(code.as_ptr().add(j * plane_bytes + 8 * w).cast(), mask) };
+                let mut plane_sum = _mm256_setzero_si256();
+                for &q in &query_chunk[..query_planes] {
+                    plane_sum = _mm256_add_epi64(_mm256_add_epi64(plane_sum, plane_sum), popcount_lanes(_mm256_and_si256(c, q)));
+                }
+                chunk_sum = _mm256_add_epi64(_mm256_add_epi64(chunk_sum, chunk_sum), plane_sum);
+            }
+            total = _mm256_add_epi64(total, chunk_sum);
+        }
+        let pair = _mm_add_epi64(_mm256_castsi256_si128(total), _mm256_extracti128_si256::<1>(total));
+        (_mm_cvtsi128_si64(pair) + _mm_extract_epi64::<1>(pair)) as u64
+    }
+
+    /// All-ones in the lanes below `remaining` (capped at 4).
+    #[target_feature(enable = "avx2")]
+    fn tail_mask(remaining: usize) -> __m256i {
+        let lanes = remaining.min(4) as i64;
+        _mm256_cmpgt_epi64(_mm256_set1_epi64x(lanes), _mm256_setr_epi64x(0, 1, 2, 3))
+    }
+
+    /// Popcount of each 64-bit lane: a 16-entry table per nibble, summed by `vpsadbw`.
+    #[target_feature(enable = "avx2")]
+    fn popcount_lanes(v: __m256i) -> __m256i {
+        let table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        let nibble = _mm256_set1_epi8(0x0f);
+        let low = _mm256_shuffle_epi8(table, _mm256_and_si256(v, nibble));
+        let high = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16::<4>(v), nibble));
+        _mm256_sad_epu8(_mm256_add_epi8(low, high), _mm256_setzero_si256())
+    }
+}
+
+/// 8 words per register; a masked load takes the last 1-7 words.
+mod avx512 {
+    use super::*;
+
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    pub unsafe fn planes_dot(code: &[u8], query: &[u8], shape: PlaneShape) -> u64 {
+        shape.check(code, query);
+        let PlaneShape { words, code_planes, query_planes } = shape;
+        let plane_bytes = 8 * words;
+        let mut total = _mm512_setzero_si512();
+        let mut query_chunk = [_mm512_setzero_si512(); MAX_PLANES];
+        for w in (0..words).step_by(8) {
+            let mask: __mmask8 = if words - w >= 8 { 0xff } else { (1u8 << (words - w)) - 1 };
+            for (k, chunk) in query_chunk[..query_planes].iter_mut().enumerate() {
+                // SAFETY: shape.check proved the slice holds whole planes, so
+                // words w..w+8 of plane k lie inside it, but for lanes the
+                // mask leaves unread.
+                *chunk = unsafe { _mm512_maskz_loadu_epi64(mask, query.as_ptr().add(k * plane_bytes + 8 * w).cast()) };
+            }
+            let mut chunk_sum = _mm512_setzero_si512();
+            for j in 0..code_planes {
+                // SAFETY: as above, for plane j of the code.
+                let c = unsafe { _mm512_maskz_loadu_epi64(mask, code.as_ptr().add(j * plane_bytes + 8 * w).cast()) };
+                let mut plane_sum = _mm512_setzero_si512();
+                for &q in &query_chunk[..query_planes] {
+                    plane_sum = _mm512_add_epi64(_mm512_add_epi64(plane_sum, plane_sum), _mm512_popcnt_epi64(_mm512_and_si512(c, q)));
+                }
+                chunk_sum = _mm512_add_epi64(_mm512_add_epi64(chunk_sum, chunk_sum), plane_sum);
+            }
+            total = _mm512_add_epi64(total, chunk_sum);
+        }
+        _mm512_reduce_add_epi64(total) as u64
+    }
+}

@@ -1,0 +1,17 @@
+//! Vector quantization: compact codes that estimate distances without the
+//! full vectors.
+//!
+//! - [`rabitq`]: RaBitQ and extended RaBitQ codes with error bounds, the
+//!   public API.
+//! - [`kernels`]: the popcount inner loop, chosen once at run time.
+
+mod grid;
+pub mod kernels;
+pub mod rabitq;
+mod rotation;
+#[cfg(test)]
+pub(crate) mod test_data;
+#[cfg(test)]
+mod tests;
+
+pub use rabitq::{code_bytes, Estimate, PreparedQuery, RabitqEncoder};
