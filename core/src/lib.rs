@@ -8,6 +8,7 @@
 //!   binary send/recv format, with the errors a user sees.
 //! - [`hnsw`]: the HNSW graph algorithm behind a storage trait, with an
 //!   in-memory store used by index builds and by the unit tests.
+//! - [`quant`]: RaBitQ codes that estimate distances without full vectors.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod arith;
@@ -18,6 +19,9 @@ pub mod ivf;
 pub mod quant;
 pub mod text;
 pub mod wire;
+
+#[cfg(test)]
+mod test_data;
 
 pub use error::{check_same_dimensions, ErrorKind, VectorError};
 

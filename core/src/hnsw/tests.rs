@@ -23,9 +23,7 @@ fn clustered(n: usize, dim: usize, seed: u64) -> Vec<f32> {
 
 /// The SIFT 5k base set (real 128-d descriptors) from ../shared/data.
 fn sift5k() -> Vec<f32> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/sift5k-ngt/sift-dataset-5k.tsv");
-    let text = std::fs::read_to_string(path).expect("the shared SIFT 5k data set");
-    text.lines().flat_map(|line| line.split('\t').take(128).map(|x| x.parse::<f32>().unwrap())).collect()
+    crate::test_data::sift5k().data
 }
 
 fn brute_force(graph: &MemoryGraph, query: &[f32], k: usize, metric: Metric) -> Vec<u32> {

@@ -10,8 +10,6 @@ pub mod kernels;
 pub mod rabitq;
 mod rotation;
 #[cfg(test)]
-pub(crate) mod test_data;
-#[cfg(test)]
 mod tests;
 
 pub use rabitq::{code_bytes, Estimate, PreparedQuery, RabitqEncoder};

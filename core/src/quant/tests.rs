@@ -3,7 +3,7 @@
 
 use super::kernels;
 use super::rabitq::{query_bits, FACTORS_BYTES};
-use super::test_data::{pydoc_base, pydoc_queries, sift5k, sift_queries, Vectors};
+use crate::test_data::{pydoc_base, pydoc_queries, sift5k, sift_queries, Vectors};
 use super::*;
 use crate::distance;
 
