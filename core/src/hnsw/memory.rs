@@ -5,9 +5,11 @@
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
+use super::estimated::{EstimateQuery, EstimatingGraph};
 use super::insert::force_link;
 use super::{insert, knn_search, repair_neighbors, Graph, GraphMut, GenerationVisited, HnswParams, LevelGenerator};
 use crate::distance::Metric;
+use crate::quant::{Estimate, RabitqEncoder};
 
 pub struct MemoryGraph {
     dim: usize,
@@ -24,6 +26,14 @@ pub struct MemoryGraph {
     upper: Vec<Vec<Vec<u32>>>,
     entry: Option<(u32, usize)>,
     deleted: Vec<bool>,
+    /// RaBitQ codes of every element, once `encode_all` made them.
+    codes: Option<Codes>,
+}
+
+struct Codes {
+    encoder: RabitqEncoder,
+    /// Element i's code is bytes[i * len..(i + 1) * len].
+    bytes: Vec<u8>,
 }
 
 impl MemoryGraph {
@@ -40,7 +50,30 @@ impl MemoryGraph {
             upper: Vec::new(),
             entry: None,
             deleted: Vec::new(),
+            codes: None,
         }
+    }
+
+    /// Gives every element, and every later one, a RaBitQ code of `bits`
+    /// bits per dimension around the mean of the live vectors.
+    pub fn encode_all(&mut self, bits: usize, seed: u64) {
+        let live: Vec<u32> = (0..self.len() as u32).filter(|&n| !self.deleted[n as usize]).collect();
+        let mut mean = vec![0.0f64; self.dim];
+        for &node in &live {
+            mean.iter_mut().zip(self.vector(node)).for_each(|(m, &x)| *m += x as f64);
+        }
+        let centroid = mean.iter().map(|m| (m / live.len().max(1) as f64) as f32).collect();
+        let encoder = RabitqEncoder::new(self.dim, bits, seed, centroid);
+        let mut bytes = vec![0; self.len() * encoder.code_bytes()];
+        for (node, code) in bytes.chunks_exact_mut(encoder.code_bytes()).enumerate() {
+            encoder.encode_into(self.vector(node as u32), code);
+        }
+        self.codes = Some(Codes { encoder, bytes });
+    }
+
+    /// The encoder of `encode_all`, if it ran.
+    pub fn encoder(&self) -> Option<&RabitqEncoder> {
+        self.codes.as_ref().map(|c| &c.encoder)
     }
 
     /// Room for `elements` more without reallocating (moving a large
@@ -288,6 +321,11 @@ impl MemoryGraph {
         self.layer0_len.push(0);
         self.upper.push(vec![Vec::new(); level]);
         self.deleted.push(false);
+        if let Some(codes) = &mut self.codes {
+            let start = codes.bytes.len();
+            codes.bytes.resize(start + codes.encoder.code_bytes(), 0);
+            codes.encoder.encode_into(vector, &mut codes.bytes[start..]);
+        }
         node
     }
 
@@ -382,6 +420,15 @@ impl Graph for MemoryGraph {
 
     fn new_visited(&self) -> GenerationVisited {
         GenerationVisited::new(self.len())
+    }
+}
+
+impl EstimatingGraph for MemoryGraph {
+    fn estimates(&mut self, query: &EstimateQuery, nodes: &[u32], out: &mut Vec<Estimate>) {
+        let codes = self.codes.as_ref().expect("estimates need encode_all first");
+        let len = codes.encoder.code_bytes();
+        out.clear();
+        out.extend(nodes.iter().map(|&n| query.score(&codes.bytes[n as usize * len..(n as usize + 1) * len])));
     }
 }
 

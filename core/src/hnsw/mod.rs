@@ -9,6 +9,7 @@
 //! Distances here are "smaller is closer" scores: squared L2, negative inner
 //! product (also for cosine, on normalized vectors) or L1.
 
+mod estimated;
 mod graph;
 mod insert;
 mod memory;
@@ -18,6 +19,7 @@ mod repair;
 mod search;
 mod visited;
 
+pub use estimated::{search_layer_estimated, EstimateQuery, EstimatingGraph, SearchCounters};
 pub use graph::{Graph, GraphMut};
 pub use insert::{insert, link_planned, plan_insert, select_neighbors, InsertPlan};
 pub use memory::{MemoryBuilder, MemoryGraph};

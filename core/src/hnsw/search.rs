@@ -57,20 +57,12 @@ pub fn search_layer_among<G: Graph>(
     counts: impl Fn(G::Node) -> bool,
 ) -> Vec<Candidate<G::Node>> {
     visited.reset();
-    // ef may come from a setting as large as i32::MAX (an iterative scan's
-    // bound): reserve for a typical search and let the heaps grow with what
-    // the graph really holds, so a huge setting cannot fail an allocation.
-    let reserve = ef.min(1024);
-    let mut to_expand: BinaryHeap<Reverse<Candidate<G::Node>>> = BinaryHeap::with_capacity(reserve * 2);
-    let mut nearest: BinaryHeap<Candidate<G::Node>> = BinaryHeap::with_capacity(reserve + 1);
+    let (mut to_expand, mut nearest) = search_heaps(ef);
     for &e in entry {
         if visited.first_visit(e.node) {
             to_expand.push(Reverse(e));
             if counts(e.node) {
-                nearest.push(e);
-                if nearest.len() > ef {
-                    nearest.pop();
-                }
+                keep_nearest(&mut nearest, e, ef);
             }
         }
     }
@@ -92,15 +84,30 @@ pub fn search_layer_among<G: Graph>(
                 let candidate = Candidate { distance, node };
                 to_expand.push(Reverse(candidate));
                 if counts(node) {
-                    nearest.push(candidate);
-                    if nearest.len() > ef {
-                        nearest.pop();
-                    }
+                    keep_nearest(&mut nearest, candidate, ef);
                 }
             }
         }
     }
     nearest.into_sorted_vec()
+}
+
+/// Algorithm 2's candidates C (nearest first) and results W (furthest
+/// first). ef may come from a setting as large as i32::MAX (an iterative
+/// scan's bound): the heaps reserve for a typical search and grow with what
+/// the graph really holds, so a huge setting cannot fail an allocation.
+#[allow(clippy::type_complexity)]
+pub(super) fn search_heaps<N>(ef: usize) -> (BinaryHeap<Reverse<Candidate<N>>>, BinaryHeap<Candidate<N>>) {
+    let reserve = ef.min(1024);
+    (BinaryHeap::with_capacity(reserve * 2), BinaryHeap::with_capacity(reserve + 1))
+}
+
+/// Adds `candidate` to the results, keeping the `ef` nearest.
+pub(super) fn keep_nearest<N>(nearest: &mut BinaryHeap<Candidate<N>>, candidate: Candidate<N>, ef: usize) {
+    nearest.push(candidate);
+    if nearest.len() > ef {
+        nearest.pop();
+    }
 }
 
 /// Greedy search (ef = 1) from the top layer down to `target_level + 1`:

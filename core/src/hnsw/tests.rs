@@ -333,3 +333,92 @@ fn inner_product_builds_reach_every_element() {
         }
     }
 }
+
+/// Recall@10 against brute force and the mean counters of a search that
+/// ranks layer 0 by code estimates.
+fn estimated_recall_at_10(graph: &mut MemoryGraph, queries: &crate::test_data::Vectors, ef: usize, metric: Metric) -> (f64, f64, f64) {
+    let encoder = graph.encoder().expect("codes").clone();
+    let mut visited = graph.new_visited();
+    let mut counters = SearchCounters::default();
+    let mut hits = 0;
+    for query in queries.rows() {
+        let truth = brute_force(graph, query, 10, metric);
+        let (entry, entry_level) = graph.entry_point().expect("a built graph");
+        let entry_points = greedy_descent(graph, query, entry, entry_level, 0, &mut visited);
+        let estimator = EstimateQuery::new(&encoder, query, metric).expect("an estimable metric");
+        let found = search_layer_estimated(graph, &estimator, &entry_points, ef, 0, &mut visited, &mut counters);
+        hits += found.iter().take(10).filter(|c| truth.contains(&c.node)).count();
+    }
+    let n = queries.len() as f64;
+    (hits as f64 / (10.0 * n), counters.exact as f64 / n, counters.estimated as f64 / n)
+}
+
+/// A graph that counts the exact scores a search computes.
+struct CountingScores<'a> {
+    graph: &'a mut MemoryGraph,
+    scores: u64,
+}
+
+impl Graph for CountingScores<'_> {
+    type Node = u32;
+    type Visited = GenerationVisited;
+
+    fn entry_point(&mut self) -> Option<(u32, usize)> {
+        self.graph.entry_point()
+    }
+
+    fn distance(&mut self, query: &[f32], node: u32) -> f32 {
+        self.scores += 1;
+        self.graph.distance(query, node)
+    }
+
+    fn distance_between(&mut self, a: u32, b: u32) -> f32 {
+        self.scores += 1;
+        self.graph.distance_between(a, b)
+    }
+
+    fn load_vector(&mut self, node: u32, out: &mut Vec<f32>) {
+        self.graph.load_vector(node, out)
+    }
+
+    fn neighbors(&mut self, node: u32, level: usize, out: &mut Vec<u32>) {
+        self.graph.neighbors(node, level, out)
+    }
+
+    fn new_visited(&self) -> GenerationVisited {
+        self.graph.new_visited()
+    }
+}
+
+/// Recall@10 of the plain walk at `ef` and its exact scores per query.
+fn exact_walk(graph: &mut MemoryGraph, queries: &crate::test_data::Vectors, ef: usize, metric: Metric) -> (f64, f64) {
+    let truths: Vec<Vec<u32>> = queries.rows().map(|q| brute_force(graph, q, 10, metric)).collect();
+    let mut counting = CountingScores { graph, scores: 0 };
+    let mut visited = counting.new_visited();
+    let mut hits = 0;
+    for (query, truth) in queries.rows().zip(&truths) {
+        hits += knn_search(&mut counting, query, ef, &mut visited).iter().take(10).filter(|c| truth.contains(&c.node)).count();
+    }
+    let n = queries.len() as f64;
+    (hits as f64 / (10.0 * n), counting.scores as f64 / n)
+}
+
+/// The walk over 2-bit codes finds at least what the exact walk finds at
+/// the same ef, with at most half its exact scores (see
+/// `search_layer_estimated` for the figures).
+#[test]
+fn a_walk_over_codes_needs_few_exact_scores() {
+    let sets = [
+        ("SIFT 5k", crate::test_data::sift5k(), crate::test_data::sift_queries(), Metric::L2, 40),
+        ("pydoc-minilm", crate::test_data::pydoc_base(20_000), crate::test_data::pydoc_queries(200), Metric::Cosine, 20),
+    ];
+    for (name, base, queries, metric, ef) in sets {
+        let mut graph = MemoryGraph::build_parallel(base.dim, metric, HnswParams::new(16, 64), base.data.clone(), 1, 2);
+        let (exact_recall, exact_scores) = exact_walk(&mut graph, &queries, ef, metric);
+        graph.encode_all(2, 1);
+        let (recall, scores, estimates) = estimated_recall_at_10(&mut graph, &queries, ef, metric);
+        println!("{name} ef {ef}: exact walk {exact_recall:.3} with {exact_scores:.0}; codes {recall:.3} with {scores:.0} + {estimates:.0} estimates");
+        assert!(recall >= exact_recall, "{name}: recall {recall} over codes, {exact_recall} exact");
+        assert!(scores <= exact_scores / 2.0, "{name}: {scores} exact scores over codes, {exact_scores} exact");
+    }
+}
