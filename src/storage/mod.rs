@@ -196,6 +196,46 @@ impl Index {
         // SAFETY: an open relation and an existing block.
         unsafe { pg_sys::ReadBufferExtended(self.rel, self.fork, block, pg_sys::ReadBufferMode::RBM_NORMAL, self.strategy) }
     }
+
+    /// Pins `block` if it is still in `buffer`, where this backend last
+    /// found it; false if it has moved (the caller then pins it normally).
+    /// Skips the shared buffer-mapping lookup, so it is only used without a
+    /// buffer access strategy, whose ring it would bypass.
+    pub(crate) fn pin_if_still_in(&self, block: BlockNumber, buffer: pg_sys::Buffer) -> bool {
+        if !self.strategy.is_null() {
+            return false;
+        }
+        // SAFETY: an open relation; ReadRecentBuffer checks the buffer's tag
+        // under its header lock and pins it only if it holds this block.
+        let pinned = unsafe { pg_sys::ReadRecentBuffer((*self.rel).rd_node, self.fork, block, buffer) };
+        if pinned {
+            // What ReadBufferExtended counts for pg_statio_*_indexes.
+            // SAFETY: pgstat_info is this backend's, NULL when not counted.
+            unsafe {
+                if let Some(stats) = (*self.rel).pgstat_info.as_mut() {
+                    stats.t_counts.t_blocks_fetched += 1;
+                    stats.t_counts.t_blocks_hit += 1;
+                }
+            }
+        }
+        pinned
+    }
+
+    /// Identifies this relation's blocks among every index's.
+    pub(crate) fn file(&self) -> RelationFile {
+        // SAFETY: an open relation.
+        let node = unsafe { (*self.rel).rd_node };
+        RelationFile { tablespace: node.spcNode, database: node.dbNode, relation: node.relNode, fork: self.fork as u8 }
+    }
+}
+
+/// A relation fork's storage, as buffers are tagged with it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct RelationFile {
+    tablespace: pg_sys::Oid,
+    database: pg_sys::Oid,
+    relation: pg_sys::Oid,
+    fork: u8,
 }
 
 /// Reports index corruption as an ERROR (never a crash).

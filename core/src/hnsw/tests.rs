@@ -422,3 +422,26 @@ fn a_walk_over_codes_needs_few_exact_scores() {
         assert!(scores <= exact_scores / 2.0, "{name}: {scores} exact scores over codes, {exact_scores} exact");
     }
 }
+
+/// The server fuzzer's long-lived table, in memory: 3-d vectors of small
+/// integers, m = 4, ef_construction = 8, batches of inserts with a fifth of
+/// the rows deleted (and their lists repaired) every third batch.
+#[test]
+fn churn_at_tiny_degree_keeps_every_element_reachable() {
+    let mut rng = SmallRng::seed_from_u64(7);
+    let mut graph = MemoryGraph::new(3, Metric::L2, HnswParams::new(4, 8));
+    let mut builder = graph.builder(1);
+    for round in 0..300 {
+        for _ in 0..rng.gen_range(1..30) {
+            let vector: Vec<f32> = (0..3).map(|_| rng.gen_range(-5..=5) as f32).collect();
+            builder.insert(&mut graph, &vector);
+        }
+        if round % 3 == 0 {
+            let doomed: Vec<u32> = (0..graph.len() as u32).filter(|&n| !graph.is_deleted(n) && rng.gen_bool(0.2)).collect();
+            graph.delete(&doomed);
+        }
+        let reached = reachable_from_entry(&graph);
+        let lost: Vec<u32> = (0..graph.len() as u32).filter(|&n| !graph.is_deleted(n) && !reached.contains(&n)).collect();
+        assert_eq!(lost, vec![], "round {round}");
+    }
+}
