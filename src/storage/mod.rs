@@ -199,12 +199,8 @@ impl Index {
 
     /// Pins `block` if it is still in `buffer`, where this backend last
     /// found it; false if it has moved (the caller then pins it normally).
-    /// Skips the shared buffer-mapping lookup, so it is only used without a
-    /// buffer access strategy, whose ring it would bypass.
+    /// Only for pins [`Self::recent_buffer_key`] allows.
     pub(crate) fn pin_if_still_in(&self, block: BlockNumber, buffer: pg_sys::Buffer) -> bool {
-        if !self.strategy.is_null() {
-            return false;
-        }
         // SAFETY: an open relation; ReadRecentBuffer checks the buffer's tag
         // under its header lock and pins it only if it holds this block.
         let pinned = unsafe { pg_sys::ReadRecentBuffer((*self.rel).rd_node, self.fork, block, buffer) };
@@ -221,11 +217,16 @@ impl Index {
         pinned
     }
 
-    /// Identifies this relation's blocks among every index's.
-    pub(crate) fn file(&self) -> RelationFile {
+    /// What identifies this relation's blocks among every index's, for
+    /// remembering the buffers they were in; `None` under a buffer access
+    /// strategy, whose ring `ReadRecentBuffer` would bypass.
+    pub(crate) fn recent_buffer_key(&self) -> Option<RelationFile> {
+        if !self.strategy.is_null() {
+            return None;
+        }
         // SAFETY: an open relation.
         let node = unsafe { (*self.rel).rd_node };
-        RelationFile { tablespace: node.spcNode, database: node.dbNode, relation: node.relNode, fork: self.fork as u8 }
+        Some(RelationFile { tablespace: node.spcNode, database: node.dbNode, relation: node.relNode, fork: self.fork as u8 })
     }
 }
 

@@ -2,9 +2,10 @@
 //!
 //! A search visits the same pages again and again; keeping them pinned turns
 //! each visit into a hash lookup. A page pinned by an earlier search is
-//! looked for first in the buffer it was in then (`ReadRecentBuffer`). Bytes that never change while the page is
-//! reachable (element vectors and heap TIDs, see the hnsw format) are read
-//! under the pin alone; everything else under a share lock ([`SharedLock`]).
+//! looked for first in the buffer it was in then (`ReadRecentBuffer`).
+//! Bytes that never change while the page is reachable (element vectors and
+//! heap TIDs, see the hnsw format) are read under the pin alone; everything
+//! else under a share lock ([`SharedLock`]).
 //!
 //! Pages reached here are not tag-checked: a graph walk touches each page
 //! once or twice, and the special space at the far end of the page costs a
@@ -54,6 +55,8 @@ pub struct PinnedPages {
     index: Index,
     max_pins: usize,
     pins: HashMap<BlockNumber, pg_sys::Buffer, BuildHasherDefault<MixHasher>>,
+    /// This index's part of [`RECENT_BUFFERS`], if it uses it.
+    recent_key: Option<RelationFile>,
     /// The relation's size when last asked (it only grows).
     known_blocks: BlockNumber,
 }
@@ -63,7 +66,7 @@ impl PinnedPages {
     pub fn new(index: Index) -> Self {
         let mut pins = HashMap::default();
         pins.reserve(256);
-        Self { index, max_pins: max_pins(), pins, known_blocks: 0 }
+        Self { index, max_pins: max_pins(), pins, recent_key: index.recent_buffer_key(), known_blocks: 0 }
     }
 
     /// Pins `block` (if it is not yet) until [`Self::trim`] or drop.
@@ -97,22 +100,29 @@ impl PinnedPages {
                 corrupted(&self.index, block, "points past the end of the index");
             }
         }
-        let key = (self.index.file(), block);
-        let recent = RECENT_BUFFERS.with_borrow(|recent| recent.get(&key).copied());
-        let buffer = match recent {
-            Some(buffer) if self.index.pin_if_still_in(block, buffer) => buffer,
-            _ => {
-                let buffer = self.index.pin_unchecked(block);
-                RECENT_BUFFERS.with_borrow_mut(|recent| {
-                    if recent.len() >= max_recent_buffers() {
-                        recent.clear();
-                    }
-                    recent.insert(key, buffer);
-                });
-                buffer
-            }
+        let buffer = match self.recent_key {
+            Some(file) => self.pin_through_recent(file, block),
+            None => self.index.pin_unchecked(block),
         };
         self.pins.insert(block, buffer);
+        buffer
+    }
+
+    /// Pins `block` in the buffer it was in when this backend last pinned
+    /// it, if it is still there, and remembers where it is now.
+    fn pin_through_recent(&self, file: RelationFile, block: BlockNumber) -> pg_sys::Buffer {
+        let key = (file, block);
+        let recent = RECENT_BUFFERS.with_borrow(|recent| recent.get(&key).copied());
+        if let Some(buffer) = recent.filter(|&buffer| self.index.pin_if_still_in(block, buffer)) {
+            return buffer;
+        }
+        let buffer = self.index.pin_unchecked(block);
+        RECENT_BUFFERS.with_borrow_mut(|recent| {
+            if recent.len() >= max_recent_buffers() {
+                recent.clear();
+            }
+            recent.insert(key, buffer);
+        });
         buffer
     }
 
