@@ -102,8 +102,12 @@ SQL
 if [ "$same" = 20 ]; then ok "20 index searches return the ids of a sequential scan, in its order"
 else fail "20 index searches return the ids of a sequential scan, in its order" "$same of 20"; fi
 
-if verify_index items_embedding_idx; then ok "verify items_embedding_idx after recovery"
-else fail "verify items_embedding_idx after recovery"; fi
+# An insert the crash killed between storing its element and linking it
+# leaves an unlinked element for a row that never committed (every committed
+# row was found above); VACUUM removes it, as it removes the dead row.
+sql -q -c "VACUUM items"
+if verify_index items_embedding_idx; then ok "verify items_embedding_idx after recovery and VACUUM"
+else fail "verify items_embedding_idx after recovery and VACUUM"; fi
 
 echo "crash recovery $KIND: $passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then
