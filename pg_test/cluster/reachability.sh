@@ -4,7 +4,8 @@
 # inserting into an empty index; four clients inserting into an empty index
 # at once), every row is searched for with its own vector
 # (hnsw.ef_search = 100, LIMIT 100) and must be among the results, with at
-# most 1 row in 10,000 missing; the verify function must be clean.
+# most 1 row in 10,000 missing (each scenario runs until it has covered
+# 10,000 rows: twice on SIFT 5k); the verify function must be clean.
 #   bash pg_test/cluster/reachability.sh            (both data sets)
 #   DATASETS=sift5k bash pg_test/cluster/reachability.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
