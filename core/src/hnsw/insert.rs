@@ -259,7 +259,7 @@ const REHOME_EF: usize = 8;
 /// (stale) neighbors.
 ///
 /// Measured on SIFT 5k (m 16, ef_construction 64, sequential inserts, no
-/// `link_unfindable`, seeds 1-3, with `still_reached_through`): a search
+/// `link_if_unfindable`, seeds 1-3, with `still_reached_through`): a search
 /// from `former` at ef 8 loses nothing against one from the entry point at
 /// ef_construction (0 elements missed by their own vector either way) and
 /// takes pydoc-minilm's 41k inserts from 40 s to 22 s.
@@ -399,12 +399,12 @@ const MAX_ADOPTED: usize = 4;
 /// An early outlier's region fills with elements nearer to it than the
 /// elements that link to it, but each of those has 2m nearer neighbors of
 /// its own, so none selects it, and a search for it stops among them (see
-/// `MemoryGraph::link_unfindable`).
+/// `MemoryGraph::link_if_unfindable`).
 /// Linking it from the element that is now its nearest keeps it findable;
 /// the link back keeps its own list current for the next such check.
 ///
 /// Measured on SIFT 5k (m 16, ef_construction 64, sequential inserts, no
-/// `link_unfindable`, 5 level seeds; with a fresh-search `rehome` and
+/// `link_if_unfindable`, 5 level seeds; with a fresh-search `rehome` and
 /// MAX_REHOMED 8): elements not found by their own vector 2 -> 1 per seed
 /// (the last one, 249, needed `still_reached_through`). Together with
 /// re-homing: 10-11 -> 1 on SIFT, 0 -> 0 on pydoc-minilm (41k), recall@10

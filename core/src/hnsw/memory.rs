@@ -7,7 +7,7 @@ use rand::SeedableRng;
 
 use super::estimated::{EstimateQuery, EstimatingGraph};
 use super::insert::force_link;
-use super::{insert, knn_search, repair_neighbors, Graph, GraphMut, GenerationVisited, HnswParams, LevelGenerator};
+use super::{insert, knn_search, repair_neighbors, BuildStage, Graph, GraphMut, GenerationVisited, HnswParams, LevelGenerator, PROGRESS_EVERY};
 use crate::distance::Metric;
 use crate::quant::{Estimate, RabitqEncoder};
 
@@ -89,51 +89,69 @@ impl MemoryGraph {
 
     /// Builds a graph over `vectors` (flattened, `dim` each), inserting them in order.
     pub fn build(dim: usize, metric: Metric, params: HnswParams, vectors: &[f32], seed: u64) -> Self {
+        Self::build_reporting(dim, metric, params, vectors, seed, &mut |_, _, _| {})
+    }
+
+    /// [`MemoryGraph::build`], telling `progress` how far it is (see
+    /// [`BuildStage`]) every [`PROGRESS_EVERY`] elements.
+    pub(super) fn build_reporting(
+        dim: usize,
+        metric: Metric,
+        params: HnswParams,
+        vectors: &[f32],
+        seed: u64,
+        progress: &mut dyn FnMut(BuildStage, usize, usize),
+    ) -> Self {
+        let count = vectors.len() / dim;
         let mut graph = Self::new(dim, metric, params);
-        graph.reserve(vectors.len() / dim);
+        graph.reserve(count);
         let mut builder = graph.builder(seed);
-        for vector in vectors.chunks_exact(dim) {
+        for (done, vector) in vectors.chunks_exact(dim).enumerate() {
+            if done % PROGRESS_EVERY == 0 {
+                progress(BuildStage::Inserting, done, count);
+            }
             builder.insert(&mut graph, vector);
         }
-        graph.link_unfindable();
+        let mut visited = graph.new_visited();
+        for node in 0..count as u32 {
+            if node as usize % PROGRESS_EVERY == 0 {
+                progress(BuildStage::CheckingFindability, node as usize, count);
+            }
+            graph.link_if_unfindable(node, &mut visited);
+        }
         graph.link_unreachable();
         graph
     }
 
-    /// Links every element that a search for its own vector misses from
-    /// the nearest element that search finds. Inserts link an element from
-    /// its nearest neighbors of the moment; an early outlier's region
-    /// later fills with elements that are nearer to it but have so many
-    /// nearer ones of their own that none picks it, so searches for it
-    /// stop among them (SIFT 5k: 10 such elements of 5,000). Costs one
-    /// search per element, about a third of the build.
-    pub fn link_unfindable(&mut self) {
-        let params = self.params;
-        let mut visited = self.new_visited();
-        let mut vector = Vec::new();
-        for node in 0..self.len() as u32 {
-            if self.deleted[node as usize] || self.entry.is_some_and(|(e, _)| e == node) {
-                continue;
-            }
-            vector.clear();
-            vector.extend_from_slice(self.vector(node));
-            let found = knn_search(self, &vector, params.ef_construction, &mut visited);
-            if found.iter().any(|c| c.node == node) {
-                continue;
-            }
-            if let Some(host) = found.iter().find(|c| !self.deleted[c.node as usize]) {
-                force_link(self, &params, host.node, node, 0, &mut visited);
-            }
+    /// Links `node` from the nearest element a search for its own vector
+    /// finds, if that search misses it. Inserts link an element from its
+    /// nearest neighbors of the moment; an early outlier's region later
+    /// fills with elements that are nearer to it but have so many nearer
+    /// ones of their own that none picks it, so searches for it stop among
+    /// them (SIFT 5k: 10 such elements of 5,000). A build asks this of
+    /// every element: one search each, about a third of the build.
+    pub(super) fn link_if_unfindable(&mut self, node: u32, visited: &mut GenerationVisited) {
+        if self.deleted[node as usize] || self.entry.is_some_and(|(e, _)| e == node) {
+            return;
+        }
+        let vector = self.vector(node).to_vec();
+        let found = knn_search(self, &vector, self.params.ef_construction, visited);
+        if found.iter().any(|c| c.node == node) {
+            return;
+        }
+        if let Some(host) = found.iter().find(|c| !self.deleted[c.node as usize]) {
+            let params = self.params;
+            force_link(self, &params, host.node, node, 0, visited);
         }
     }
 
     /// Links every element that layer 0 cannot reach from the entry point,
-    /// so that an exhaustive search can return it. `link_unfindable` does
-    /// not see these under inner product, where a search for an element's
+    /// so that an exhaustive search can return it. `link_if_unfindable`
+    /// does not see these under inner product, where a search for an element's
     /// own vector need not return it: short vectors lose every search to
     /// long ones, Algorithm 4 prunes them from every list (a long neighbor
     /// scores higher with anything), and the links forced on the few long
-    /// hosts displace each other. Measured after `link_unfindable`: 3,982
+    /// hosts displace each other. Measured after `link_if_unfindable`: 3,982
     /// of 5,000 skewed 3-d rows unreachable, 114 of 300 rows of small integer
     /// coordinates; none after this pass, which for a graph with none costs
     /// one walk. Each unreachable element gets a link from the reachable

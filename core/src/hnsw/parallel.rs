@@ -7,13 +7,13 @@
 //! and written only if the list did not change meanwhile, so no thread ever
 //! holds two locks.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
-use super::{insert, GenerationVisited, Graph, GraphMut, HnswParams, LevelGenerator, MemoryGraph};
+use super::{insert, knn_search, BuildStage, GenerationVisited, Graph, GraphMut, HnswParams, LevelGenerator, MemoryGraph, PROGRESS_EVERY};
 use crate::distance::Metric;
 
 /// The links of one element, one list per layer.
@@ -106,12 +106,26 @@ impl GraphMut for Worker<'_, '_> {
 
 impl MemoryGraph {
     /// Builds a graph over `vectors` (flattened, `dim` each) with `threads`
-    /// workers. With one thread this is [`MemoryGraph::build`]; with more,
-    /// the graph depends on thread timing (it is as good, not identical).
-    pub fn build_parallel(dim: usize, metric: Metric, params: HnswParams, vectors: Vec<f32>, seed: u64, threads: usize) -> Self {
+    /// threads, the calling thread one of them. With one thread this is
+    /// [`MemoryGraph::build`]; with more, the graph depends on thread
+    /// timing (it is as good, not identical).
+    ///
+    /// `progress` hears how far the build is (see [`BuildStage`]), always
+    /// on the calling thread, so it may call into PostgreSQL. If it panics
+    /// (a cancelled statement), the other threads stop at their next
+    /// element and the panic goes on.
+    pub fn build_parallel(
+        dim: usize,
+        metric: Metric,
+        params: HnswParams,
+        vectors: Vec<f32>,
+        seed: u64,
+        threads: usize,
+        progress: &mut dyn FnMut(BuildStage, usize, usize),
+    ) -> Self {
         let count = vectors.len() / dim;
         if threads <= 1 || count < 2 {
-            return Self::build(dim, metric, params, &vectors, seed);
+            return Self::build_reporting(dim, metric, params, &vectors, seed, progress);
         }
         let mut rng = SmallRng::seed_from_u64(seed);
         let generator = LevelGenerator::new(&params);
@@ -123,28 +137,77 @@ impl MemoryGraph {
             links: levels.iter().map(|&level| Mutex::new(vec![Vec::new(); level + 1])).collect(),
             entry: Mutex::new(Some((0, levels[0]))),
         };
-        let next = AtomicUsize::new(1); // element 0 is the first entry point
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                scope.spawn(|| {
-                    let mut worker = Worker { graph: &shared };
-                    let mut visited = worker.new_visited();
-                    loop {
-                        let node = next.fetch_add(1, Ordering::Relaxed);
-                        if node >= count {
-                            break;
-                        }
-                        let vector = shared.vector(node as u32);
-                        insert(&mut worker, &params, node as u32, vector, levels[node], &mut visited);
-                    }
-                });
+        // Element 0 is the first entry point.
+        let insert_one = |worker: &mut Worker<'_, '_>, visited: &mut GenerationVisited, node: usize, _: &mut Vec<u32>| {
+            if node > 0 {
+                insert(worker, &params, node as u32, shared.vector(node as u32), levels[node], visited);
             }
-        });
+        };
+        share_out(&shared, threads, count, insert_one, &mut |done| progress(BuildStage::Inserting, done, count));
+        // Only the searches run on every thread: the few links they call
+        // for are made one at a time below, each after a fresh search.
+        let entry = shared.entry.lock().expect("workers are done").map(|(e, _)| e);
+        let check_one = |worker: &mut Worker<'_, '_>, visited: &mut GenerationVisited, node: usize, missed: &mut Vec<u32>| {
+            let node = node as u32;
+            let found = knn_search(worker, shared.vector(node), params.ef_construction, visited);
+            if Some(node) != entry && !found.iter().any(|c| c.node == node) {
+                missed.push(node);
+            }
+        };
+        let missed = share_out(&shared, threads, count, check_one, &mut |done| progress(BuildStage::CheckingFindability, done, count));
         let entry = shared.entry.into_inner().expect("workers are done");
         let links = shared.links.into_iter().map(|l| l.into_inner().expect("workers are done")).collect();
         let mut graph = Self::from_parts(dim, metric, params, vectors, &levels, links, entry);
-        graph.link_unfindable();
+        let mut visited = graph.new_visited();
+        for node in missed {
+            graph.link_if_unfindable(node, &mut visited);
+        }
         graph.link_unreachable();
         graph
+    }
+}
+
+fn share_out<W>(shared: &SharedGraph, threads: usize, count: usize, work: W, progress: &mut dyn FnMut(usize)) -> Vec<u32>
+where
+    W: Fn(&mut Worker<'_, '_>, &mut GenerationVisited, usize, &mut Vec<u32>) + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let run = |report: &mut dyn FnMut(usize)| {
+        let mut worker = Worker { graph: shared };
+        let mut visited = worker.new_visited();
+        let mut found = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let item = next.fetch_add(1, Ordering::Relaxed);
+            if item >= count {
+                break;
+            }
+            if item % PROGRESS_EVERY == 0 {
+                report(item);
+            }
+            work(&mut worker, &mut visited, item, &mut found);
+        }
+        found
+    };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads).map(|_| scope.spawn(|| run(&mut |_| {}))).collect();
+        let mut found = {
+            let _stop_on_unwind = StopOnDrop(&stop);
+            run(progress)
+        };
+        for other in others {
+            found.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        found
+    })
+}
+
+/// Tells the other threads to stop once the calling thread is done with
+/// its share, normally or by a panic.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }

@@ -188,7 +188,7 @@ fn a_parallel_build_is_as_good_as_a_serial_one() {
     let (data, queries) = all.split_at(all.len() - 100 * dim);
     let params = HnswParams::new(16, 64);
     let mut serial = MemoryGraph::build(dim, Metric::L2, params, data, 5);
-    let mut parallel = MemoryGraph::build_parallel(dim, Metric::L2, params, data.to_vec(), 5, 2);
+    let mut parallel = MemoryGraph::build_parallel(dim, Metric::L2, params, data.to_vec(), 5, 2, &mut |_, _, _| {});
     assert_eq!(parallel.len(), serial.len());
     assert_eq!(reachable_from_entry(&parallel).len(), parallel.len());
     for node in 0..parallel.len() as u32 {
@@ -220,7 +220,7 @@ fn every_element_is_found_by_its_own_vector() {
     let params = HnswParams::new(16, 64);
     let mut serial = MemoryGraph::build(dim, Metric::L2, params, &data, 11);
     assert_eq!(unfindable(&mut serial), vec![], "serial build");
-    let mut parallel = MemoryGraph::build_parallel(dim, Metric::L2, params, data.clone(), 11, 2);
+    let mut parallel = MemoryGraph::build_parallel(dim, Metric::L2, params, data.clone(), 11, 2, &mut |_, _, _| {});
     assert_eq!(unfindable(&mut parallel), vec![], "parallel build");
     let mut rng = SmallRng::seed_from_u64(21);
     for share in [0.2, 0.5] {
@@ -230,7 +230,40 @@ fn every_element_is_found_by_its_own_vector() {
     }
 }
 
-/// What a database has after one INSERT at a time: no `link_unfindable`
+/// Builds tell their caller how far they are, stage by stage and on the
+/// calling thread only, and stop (on every thread) when the report panics,
+/// as a cancelled CREATE INDEX does.
+#[test]
+fn builds_report_progress_and_stop_when_a_report_panics() {
+    let dim = 8;
+    let data = clustered(3000, dim, 3);
+    let params = HnswParams::new(8, 32);
+    let caller = std::thread::current().id();
+    for threads in [1, 2] {
+        let mut reports = Vec::new();
+        let graph = MemoryGraph::build_parallel(dim, Metric::L2, params, data.clone(), 1, threads, &mut |stage, done, total| {
+            assert_eq!(std::thread::current().id(), caller);
+            reports.push((stage, done, total));
+        });
+        assert_eq!(graph.len(), 3000);
+        for stage in [BuildStage::Inserting, BuildStage::CheckingFindability] {
+            let done: Vec<usize> = reports.iter().filter(|r| r.0 == stage).map(|r| r.1).collect();
+            assert!(done.len() >= 3000 / PROGRESS_EVERY / 4, "{threads} threads, {stage:?}: {} reports", done.len());
+            assert!(done.windows(2).all(|w| w[0] < w[1]) && done.iter().all(|&d| d < 3000), "{stage:?}: {done:?}");
+        }
+        let stages: Vec<BuildStage> = reports.iter().map(|r| r.0).collect();
+        assert!(stages.is_sorted_by_key(|&s| s == BuildStage::CheckingFindability), "stages in order");
+
+        let cancelled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            MemoryGraph::build_parallel(dim, Metric::L2, params, data.clone(), 1, threads, &mut |_, done, _| {
+                assert!(done < 1000, "cancelled");
+            })
+        }));
+        assert!(cancelled.is_err(), "{threads} threads");
+    }
+}
+
+/// What a database has after one INSERT at a time: no `link_if_unfindable`
 /// pass at the end.
 #[test]
 fn inserts_alone_keep_every_element_findable() {
@@ -367,7 +400,7 @@ fn inner_product_builds_reach_every_element() {
     let mut rng = SmallRng::seed_from_u64(3);
     for (name, data) in [("coarse grid", coarse_grid(300, &mut rng)), ("skewed", skewed(5_000, &mut rng))] {
         for threads in [1, 2] {
-            let graph = MemoryGraph::build_parallel(3, Metric::InnerProduct, HnswParams::new(16, 64), data.clone(), 1, threads);
+            let graph = MemoryGraph::build_parallel(3, Metric::InnerProduct, HnswParams::new(16, 64), data.clone(), 1, threads, &mut |_, _, _| {});
             assert_eq!(reachable_from_entry(&graph).len(), graph.len(), "{name}, {threads} threads");
         }
     }
@@ -455,7 +488,7 @@ fn a_walk_over_codes_needs_few_exact_scores() {
         ("pydoc-minilm", crate::test_data::pydoc_base(20_000), crate::test_data::pydoc_queries(200), Metric::Cosine, 20),
     ];
     for (name, base, queries, metric, ef) in sets {
-        let mut graph = MemoryGraph::build_parallel(base.dim, metric, HnswParams::new(16, 64), base.data.clone(), 1, 2);
+        let mut graph = MemoryGraph::build_parallel(base.dim, metric, HnswParams::new(16, 64), base.data.clone(), 1, 2, &mut |_, _, _| {});
         let (exact_recall, exact_scores) = exact_walk(&mut graph, &queries, ef, metric);
         graph.encode_all(2, 1);
         let (recall, scores, estimates) = estimated_recall_at_10(&mut graph, &queries, ef, metric);

@@ -8,8 +8,10 @@
 //! written, and the remaining rows are inserted on disk as INSERT would
 //! (slower; a NOTICE says so).
 //!
-//! The worker threads run only pure Rust (no PostgreSQL calls); a query
-//! cancel is noticed once they are done.
+//! The worker threads run only pure Rust (no PostgreSQL calls); the
+//! backend's own thread builds too and reports progress between elements
+//! (phases "building graph" and "checking findability", tuples_done
+//! advancing), where it also notices a query cancel and stops them all.
 
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -17,13 +19,21 @@ use std::hash::{Hash, Hasher};
 
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
-use vector_core::hnsw::{HnswParams, MemoryGraph};
+use vector_core::hnsw::{BuildStage, HnswParams, MemoryGraph};
 
 use super::format::{self, Address, MetaPage, StoredMetric, GRAPH_PAGE, META_BYTES, META_PAGE, MAX_DIMENSIONS};
 use crate::am::column_dimensions;
-use super::{insert, opclass_metric, options, prepare_vector, report_progress, PROGRESS_PHASE_LOAD};
+use super::{insert, opclass_metric, options, prepare_vector, report_progress};
 use crate::storage::{item_space, BuildPage, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
 use crate::vector::PgVector;
+
+/// pg_stat_progress_create_index phases: rows collected from the heap (or,
+/// past maintenance_work_mem, inserted on disk); elements inserted into the
+/// in-memory graph; each searched for by its own vector; pages written.
+const PHASE_LOAD: i64 = 2;
+const PHASE_GRAPH: i64 = 3;
+const PHASE_FINDABILITY: i64 = 4;
+const PHASE_WRITE: i64 = 5;
 
 struct BuildState {
     index: Index,
@@ -75,7 +85,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     let rows = estimated_rows.min(state.memory_limit / bytes_per_row(&state));
     state.vectors.reserve(rows * dimensions);
     state.heap_tids.reserve(rows);
-    report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_PHASE_LOAD);
+    report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
     // SAFETY: the callback gets `state` back as its last argument.
     let heap_tuples = unsafe {
         pg_sys::table_index_build_scan(
@@ -115,7 +125,10 @@ pub unsafe extern "C-unwind" fn ambuildempty(index_relation: pg_sys::Relation) {
 #[pg_guard]
 pub unsafe extern "C-unwind" fn ambuildphasename(phase: i64) -> *mut std::ffi::c_char {
     match phase {
-        PROGRESS_PHASE_LOAD => c"loading tuples".as_ptr().cast_mut(),
+        PHASE_LOAD => c"loading tuples".as_ptr().cast_mut(),
+        PHASE_GRAPH => c"building graph".as_ptr().cast_mut(),
+        PHASE_FINDABILITY => c"checking findability".as_ptr().cast_mut(),
+        PHASE_WRITE => c"writing pages".as_ptr().cast_mut(),
         _ => std::ptr::null_mut(),
     }
 }
@@ -179,6 +192,8 @@ fn spill_to_disk(state: &mut BuildState) {
     .report(pgrx::PgLogLevel::NOTICE);
     let (graph, duplicates) = build_graph(state);
     write_graph(state, &graph, &duplicates);
+    report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
+    report_progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, 0);
     state.on_disk = true;
     state.heap_tids = Vec::new();
 }
@@ -200,7 +215,22 @@ fn build_graph(state: &mut BuildState) -> (MemoryGraph, Duplicates) {
     // Below a few thousand rows threads cost more than they save.
     let threads = if state.heap_tids.len() < 10_000 { 1 } else { cores.min(allowed) };
     let vectors = std::mem::take(&mut state.vectors);
-    let graph = MemoryGraph::build_parallel(state.dimensions, state.metric.metric(), state.params, vectors, build_seed(), threads);
+    let mut phase = PHASE_LOAD;
+    let mut report = |stage: BuildStage, done: usize, total: usize| {
+        let stage_phase = match stage {
+            BuildStage::Inserting => PHASE_GRAPH,
+            BuildStage::CheckingFindability => PHASE_FINDABILITY,
+        };
+        if stage_phase != phase {
+            phase = stage_phase;
+            report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, phase);
+            report_progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, total as i64);
+        }
+        report_progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, done as i64);
+        pgrx::check_for_interrupts!();
+    };
+    let graph = MemoryGraph::build_parallel(state.dimensions, state.metric.metric(), state.params, vectors, build_seed(), threads, &mut report);
+    report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
     (graph, duplicates)
 }
 

@@ -28,9 +28,6 @@ use pgrx::pg_sys;
 
 use super::{opclass_metric, prepare_vector, report_progress};
 
-/// pg_stat_progress_create_index phase while rows are loaded into the graph.
-const PROGRESS_PHASE_LOAD: i64 = 2;
-
 #[pg_extern(sql = false)]
 fn hnsw_handler(_fcinfo: pg_sys::FunctionCallInfo) -> PgBox<pg_sys::IndexAmRoutine> {
     let mut am = unsafe { PgBox::<pg_sys::IndexAmRoutine>::alloc_node(pg_sys::NodeTag::T_IndexAmRoutine) };
