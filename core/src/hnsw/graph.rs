@@ -49,6 +49,30 @@ pub trait Graph {
     fn is_deleted(&mut self, _node: Self::Node) -> bool {
         false
     }
+
+    /// The verdicts `cache_verdicts` kept for `owner`'s list on `level`, if
+    /// the store keeps them and that list is still exactly `links` (same
+    /// links in the same order); `None` otherwise, and for stores that keep
+    /// none (pages).
+    fn cached_verdicts(&mut self, _owner: Self::Node, _level: usize, _links: &[Self::Node]) -> Option<Vec<LinkVerdict<Self::Node>>> {
+        None
+    }
+
+    /// Keeps Algorithm 4's verdict on each link of a list `owner` is about
+    /// to hold on `level` (in the list's order). A store may drop them, or
+    /// keep ones whose list never gets written: `cached_verdicts` checks
+    /// them against the list.
+    fn cache_verdicts(&mut self, _owner: Self::Node, _level: usize, _verdicts: Vec<LinkVerdict<Self::Node>>) {}
+}
+
+/// One link of a full neighbor list as Algorithm 4 judged it: its score
+/// against the list's owner, and the kept element nearer in the list that
+/// prunes it, if one does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkVerdict<N> {
+    pub node: N,
+    pub distance: f32,
+    pub pruned_by: Option<N>,
 }
 
 /// Write access, as the insert and repair algorithms need it.

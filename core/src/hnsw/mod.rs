@@ -21,7 +21,7 @@ mod search;
 mod visited;
 
 pub use estimated::{search_layer_estimated, EstimateQuery, EstimatingGraph, SearchCounters};
-pub use graph::{Graph, GraphMut};
+pub use graph::{Graph, GraphMut, LinkVerdict};
 pub use insert::{insert, link_planned, plan_insert, select_neighbors, InsertPlan};
 pub use memory::{MemoryBuilder, MemoryGraph};
 pub use params::{HnswParams, LevelGenerator};

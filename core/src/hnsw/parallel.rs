@@ -13,7 +13,8 @@ use std::sync::Mutex;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
-use super::{insert, knn_search, BuildStage, GenerationVisited, Graph, GraphMut, HnswParams, LevelGenerator, MemoryGraph, PROGRESS_EVERY};
+use super::memory::{search_for_itself, verdicts_match};
+use super::{insert, BuildStage, GenerationVisited, Graph, GraphMut, HnswParams, LevelGenerator, LinkVerdict, MemoryGraph, PROGRESS_EVERY};
 use crate::distance::Metric;
 
 /// The links of one element, one list per layer.
@@ -24,6 +25,8 @@ struct SharedGraph<'v> {
     vectors: &'v [f32],
     score: fn(&[f32], &[f32]) -> f32,
     links: Vec<Links>,
+    /// Algorithm 4's verdicts on each layer-0 list (`Graph::cached_verdicts`).
+    verdicts: Vec<Mutex<Vec<LinkVerdict<u32>>>>,
     entry: Mutex<Option<(u32, usize)>>,
 }
 
@@ -71,6 +74,17 @@ impl Graph for Worker<'_, '_> {
 
     fn new_visited(&self) -> GenerationVisited {
         GenerationVisited::new(self.graph.links.len())
+    }
+
+    fn cached_verdicts(&mut self, owner: u32, level: usize, links: &[u32]) -> Option<Vec<LinkVerdict<u32>>> {
+        let verdicts = self.graph.verdicts[owner as usize].lock().expect("no thread panics holding verdicts");
+        (level == 0 && verdicts_match(&verdicts, links)).then(|| verdicts.clone())
+    }
+
+    fn cache_verdicts(&mut self, owner: u32, level: usize, verdicts: Vec<LinkVerdict<u32>>) {
+        if level == 0 {
+            *self.graph.verdicts[owner as usize].lock().expect("no thread panics holding verdicts") = verdicts;
+        }
     }
 }
 
@@ -135,6 +149,7 @@ impl MemoryGraph {
             vectors: &vectors,
             score: metric.score_fn(),
             links: levels.iter().map(|&level| Mutex::new(vec![Vec::new(); level + 1])).collect(),
+            verdicts: levels.iter().map(|_| Mutex::new(Vec::new())).collect(),
             entry: Mutex::new(Some((0, levels[0]))),
         };
         // Element 0 is the first entry point.
@@ -149,8 +164,7 @@ impl MemoryGraph {
         let entry = shared.entry.lock().expect("workers are done").map(|(e, _)| e);
         let check_one = |worker: &mut Worker<'_, '_>, visited: &mut GenerationVisited, node: usize, missed: &mut Vec<u32>| {
             let node = node as u32;
-            let found = knn_search(worker, shared.vector(node), params.ef_construction, visited);
-            if Some(node) != entry && !found.iter().any(|c| c.node == node) {
+            if Some(node) != entry && search_for_itself(worker, node, shared.vector(node), params.ef_construction, visited).is_some() {
                 missed.push(node);
             }
         };

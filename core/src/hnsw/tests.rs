@@ -520,3 +520,35 @@ fn churn_at_tiny_degree_keeps_every_element_reachable() {
         assert_eq!(lost, vec![], "round {round}");
     }
 }
+
+/// `add_link` over a list whose verdicts the graph kept re-judges only
+/// what the new link changes; the list it writes, the link it drops and
+/// the elements it reports stranded must be those of a full judgement
+/// (`CountingScores` keeps no verdicts), through 3,000 links added to one
+/// full list in turn.
+#[test]
+fn kept_verdicts_judge_a_list_as_a_full_judgement_does() {
+    let mut rng = SmallRng::seed_from_u64(5);
+    let mut graph = MemoryGraph::new(8, Metric::L2, HnswParams::new(16, 64));
+    let mut builder = graph.builder(1);
+    for _ in 0..2_000 {
+        let vector: Vec<f32> = (0..8).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        builder.insert(&mut graph, &vector);
+    }
+    let owner = 0;
+    let max_degree = 32;
+    let mut list: Vec<u32> = (1..=max_degree as u32).collect();
+    let mut reused = 0;
+    for _ in 0..3_000 {
+        let new = rng.gen_range(1..graph.len() as u32);
+        reused += usize::from(graph.cached_verdicts(owner, 0, &list).is_some());
+        let incremental = insert::add_link(&mut graph, owner, &list, new, 0, max_degree, insert::Refusal::Allowed);
+        let full = insert::add_link(&mut CountingScores { graph: &mut graph, scores: 0 }, owner, &list, new, 0, max_degree, insert::Refusal::Allowed);
+        assert_eq!(incremental.links, full.links);
+        assert_eq!(incremental.linked, full.linked);
+        assert_eq!(incremental.displaced, full.displaced);
+        assert_eq!(incremental.stranded, full.stranded);
+        list = incremental.links;
+    }
+    assert!(reused > 2_900, "verdicts were reused for {reused} of 3,000 links");
+}
