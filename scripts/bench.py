@@ -356,6 +356,24 @@ def search_sweep(conn, ds, literals, min_seconds):
     return sweep
 
 
+def scan_work(conn, ds, literals, queries=50):
+    """Per ef_search, what an index search did on average (hnsw_last_scan(),
+    vector_ext only): exact distances, neighbor lists read, pages pinned."""
+    if one_value(conn, "SELECT count(*) FROM pg_proc WHERE proname = 'hnsw_last_scan'") == 0:
+        return {}
+    sql = knn_sql(ds)
+    work = {}
+    for ef in EF_SEARCH:
+        conn.execute(f"SET hnsw.ef_search = {ef}")
+        totals = np.zeros(3)
+        for literal in literals[:queries]:
+            conn.execute(sql, (literal,), prepare=True).fetchall()
+            totals += conn.execute("SELECT distances, neighbor_lists, pages FROM hnsw_last_scan()").fetchone()
+        work[ef] = totals / min(queries, len(literals))
+    conn.execute("RESET hnsw.ef_search")
+    return work
+
+
 def ivfflat_sweep(conn, ds, literals, min_seconds):
     """Builds an ivfflat index (lists = rows / 1000, at least 4, pgvector's
     rule of thumb) in place of the hnsw one and sweeps ivfflat.probes."""
@@ -465,6 +483,8 @@ def print_side_by_side(ds, ours, theirs):
             print(f"| {label} | {fmt(a) if a else '-'}{note_a} | {fmt(b) if b else '-'}{note_b} | - |")
         else:
             print(f"| {label} | {fmt(a)} us{note_a} | {fmt(b)} us{note_b} | {a / b:.2f}x |")
+    row("exact scan (no index), backend CPU per query", ours["exact"][2].cpu_us_each, theirs["exact"][2].cpu_us_each,
+        lambda x: f"{fmt(x)} us")
     ef = EF_AFTER_VACUUM
     print(f"| recall@10 at ef_search={ef} | {ours['sweep'][ef][0]:.3f} | {theirs['sweep'][ef][0]:.3f} | - |")
     row("ivfflat build, one core", ours["ivfflat"]["build"], theirs["ivfflat"]["build"], secs)
@@ -537,6 +557,10 @@ def print_dataset_report(ds, r):
           f"{exact.percentile_ms(99):.2f} | {fmt(exact.cpu_us_each)} | 1.0x | 1.0x |")
     if exact_tie_recall < 0.999:
         print("\n**warning: the exact scan disagrees with the ground truth**")
+    if r.get("work"):
+        print("\n| hnsw ef_search | exact distances per search | neighbor lists read | pages pinned |\n|---|---|---|---|")
+        for ef, (distances, lists, pages) in r["work"].items():
+            print(f"| {ef} | {fmt(distances)} | {fmt(lists)} | {fmt(pages)} |")
 
     if "inserts" not in r:
         if r["index_error"]:
@@ -582,6 +606,7 @@ def bench_dataset(conn, ds, args):
         r["size"] = index_mib(conn)
         r["warnings"] = check_plans(conn, ds, literals[0])
         r["sweep"] = search_sweep(conn, ds, literals, args.min_seconds)
+        r["work"] = scan_work(conn, ds, literals)
     log(f"{ds.name}: exact scan")
     r["exact"] = exact_scan(conn, ds, literals, args.exact_queries, args.min_seconds)
     if not r["index_error"]:

@@ -273,6 +273,11 @@ CREATE FUNCTION hnsw_verify(index regclass) RETURNS TABLE (block bigint, item in
 CREATE FUNCTION ivfflat_verify(index regclass) RETURNS TABLE (block bigint, item integer, problem text)
 	AS 'MODULE_PATHNAME', 'ivfflat_verify_wrapper' LANGUAGE C STRICT;
 
+-- what the last hnsw index scan of this session did
+
+CREATE FUNCTION hnsw_last_scan() RETURNS TABLE (searches bigint, ef_search bigint, distances bigint, neighbor_lists bigint, pages bigint, rows bigint)
+	AS 'MODULE_PATHNAME', 'hnsw_last_scan_wrapper' LANGUAGE C VOLATILE;
+
 -- opclasses
 
 CREATE OPERATOR CLASS vector_ops

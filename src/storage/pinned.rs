@@ -59,6 +59,8 @@ pub struct PinnedPages {
     recent_key: Option<RelationFile>,
     /// The relation's size when last asked (it only grows).
     known_blocks: BlockNumber,
+    /// Pins taken so far, released or not.
+    pins_taken: u64,
 }
 
 impl PinnedPages {
@@ -66,7 +68,7 @@ impl PinnedPages {
     pub fn new(index: Index) -> Self {
         let mut pins = HashMap::default();
         pins.reserve(256);
-        Self { index, max_pins: max_pins(), pins, recent_key: index.recent_buffer_key(), known_blocks: 0 }
+        Self { index, max_pins: max_pins(), pins, recent_key: index.recent_buffer_key(), known_blocks: 0, pins_taken: 0 }
     }
 
     /// Pins `block` (if it is not yet) until [`Self::trim`] or drop.
@@ -105,6 +107,7 @@ impl PinnedPages {
             None => self.index.pin_unchecked(block),
         };
         self.pins.insert(block, buffer);
+        self.pins_taken += 1;
         buffer
     }
 
@@ -124,6 +127,12 @@ impl PinnedPages {
             recent.insert(key, buffer);
         });
         buffer
+    }
+
+    /// How many pins this has taken: the distinct pages a walk visited,
+    /// as long as it was not trimmed.
+    pub fn pins_taken(&self) -> u64 {
+        self.pins_taken
     }
 
     /// The page, share-locked until the guard drops.

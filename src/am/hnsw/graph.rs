@@ -5,6 +5,7 @@
 use vector_core::distance::Metric;
 use vector_core::hnsw::{Graph, GraphMut, HashVisited, HnswParams};
 
+use super::counters::ScanCounters;
 use super::duplicates;
 use super::format::{
     self, Address, Element, ElementState, MetaPage, Neighbors, StoredMetric, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE,
@@ -52,6 +53,9 @@ pub struct PageGraph {
     score: fn(&[f32], &[f32]) -> f32,
     /// The vector `distance_between` last loaded, by address.
     cached: Option<(Address, Vec<f32>)>,
+    /// Exact distances computed and neighbor lists read so far.
+    distances_computed: u64,
+    lists_read: u64,
 }
 
 impl PageGraph {
@@ -63,7 +67,16 @@ impl PageGraph {
             m: meta.m as usize,
             score: meta.metric.metric().score_fn(),
             cached: None,
+            distances_computed: 0,
+            lists_read: 0,
         }
+    }
+
+    /// What this graph has done so far, into a scan's counters.
+    pub fn count_into(&self, counters: &mut ScanCounters) {
+        counters.distances += self.distances_computed;
+        counters.neighbor_lists += self.lists_read;
+        counters.pages += self.pages.pins_taken();
     }
 
     pub fn params(meta: &MetaPage) -> HnswParams {
@@ -106,6 +119,7 @@ impl PageGraph {
     /// The address of `node`'s neighbor tuple and its links on `level`,
     /// read under a share lock (links change in place).
     fn read_links(&mut self, node: Address, level: usize, out: &mut Vec<Address>) -> Address {
+        self.lists_read += 1;
         self.pages.trim();
         let lock = self.pages.shared(node.block);
         let element = decode_element(&self.index, lock.page(), node, self.dimensions);
@@ -141,6 +155,7 @@ impl Graph for PageGraph {
     }
 
     fn distance(&mut self, query: &[f32], node: Address) -> f32 {
+        self.distances_computed += 1;
         let score = self.score;
         self.with_element(node, |element| score(query, element.vector()))
     }
@@ -148,6 +163,7 @@ impl Graph for PageGraph {
     /// Overlaps the cache misses of a batch: pin every page and prefetch
     /// its line pointer, then prefetch every element, then score them.
     fn distances(&mut self, query: &[f32], nodes: &[Address], out: &mut Vec<f32>) {
+        self.distances_computed += nodes.len() as u64;
         out.clear();
         self.pages.trim();
         let pinned: Vec<Pinned> = nodes.iter().map(|node| self.pages.pin(node.block)).collect();

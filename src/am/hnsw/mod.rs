@@ -10,10 +10,12 @@
 //! - `vacuum.rs`  removing dead rows and repairing the graph
 //! - `cost.rs`    the planner's estimate
 //! - `verify.rs`  hnsw_verify(), an amcheck-style consistency check
+//! - `counters.rs` hnsw_last_scan(), what the last scan did
 //! - `options.rs` m, ef_construction and the hnsw.* settings
 
 mod build;
 mod cost;
+mod counters;
 mod duplicates;
 pub mod format;
 mod graph;

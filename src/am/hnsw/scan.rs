@@ -22,7 +22,7 @@ use pgrx::prelude::*;
 use vector_core::check_same_dimensions;
 use vector_core::hnsw::{knn_search, Graph};
 
-use super::duplicates;
+use super::{counters, duplicates};
 use super::format::{Address, Element, ElementState, GRAPH_PAGE, SCAN_LOCK};
 use super::graph::{read_meta, PageGraph};
 use super::options::{IterativeScan, EF_SEARCH, ITERATIVE_SCAN, MAX_SCAN_TUPLES};
@@ -84,6 +84,7 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _directi
     }
     loop {
         if let Some(heap_tid) = state.pending.pop_front() {
+            counters::count(|c| c.rows += 1);
             pgrx::itemptr::item_pointer_set_all(&mut scan.xs_heaptid, heap_tid.block, heap_tid.offset);
             scan.xs_recheck = false;
             scan.xs_recheckorderby = false;
@@ -104,6 +105,7 @@ pub unsafe extern "C-unwind" fn amendscan(scan: pg_sys::IndexScanDesc) {
 
 /// Reads the query and runs the first search.
 fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState) {
+    counters::start_scan();
     let meta = read_meta(index);
     let query = scan::start(scan, "hnsw").map(|query| {
         check_same_dimensions(meta.dimensions as usize, query.dim()).or_raise();
@@ -155,6 +157,11 @@ fn search(index: &Index, state: &mut ScanState) {
         let _searching = index.lock_pseudo_page(SCAN_LOCK, false);
         knn_search(&mut graph, query, *ef, &mut visited)
     };
+    counters::count(|c| {
+        c.searches += 1;
+        c.ef = c.ef.max(*ef as u64);
+        graph.count_into(c);
+    });
     *exhausted = found.len() < *ef;
     let iterative = ITERATIVE_SCAN.get();
     let wider_search_follows = iterative != IterativeScan::Off && !*exhausted && *ef < MAX_SCAN_TUPLES.get().max(1) as usize;
