@@ -450,7 +450,7 @@ const MAX_ADOPTED: usize = 4;
 /// An early outlier's region fills with elements nearer to it than the
 /// elements that link to it, but each of those has 2m nearer neighbors of
 /// its own, so none selects it, and a search for it stops among them (see
-/// `MemoryGraph::link_if_unfindable`).
+/// `link_if_unfindable`).
 /// Linking it from the element that is now its nearest keeps it findable;
 /// the link back keeps its own list current for the next such check.
 ///

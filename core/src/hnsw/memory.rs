@@ -6,8 +6,7 @@ use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
 use super::estimated::{EstimateQuery, EstimatingGraph};
-use super::insert::force_link;
-use super::{insert, knn_search, repair_neighbors, BuildStage, Candidate, Graph, GraphMut, GenerationVisited, HnswParams, LevelGenerator, LinkVerdict, PROGRESS_EVERY};
+use super::{insert, knn_search, link_if_unfindable, relink_cut_off, repair_neighbors, BuildStage, Graph, GraphMut, GenerationVisited, HnswParams, LevelGenerator, LinkVerdict, PROGRESS_EVERY};
 use crate::distance::Metric;
 use crate::quant::{Estimate, RabitqEncoder};
 
@@ -122,30 +121,10 @@ impl MemoryGraph {
             if node as usize % PROGRESS_EVERY == 0 {
                 progress(BuildStage::CheckingFindability, node as usize, count);
             }
-            graph.link_if_unfindable(node, &mut visited);
+            link_if_unfindable(&mut graph, &params, node, &mut visited);
         }
         graph.link_unreachable();
         graph
-    }
-
-    /// Links `node` from the nearest element a search for its own vector
-    /// finds, if that search misses it. Inserts link an element from its
-    /// nearest neighbors of the moment; an early outlier's region later
-    /// fills with elements that are nearer to it but have so many nearer
-    /// ones of their own that none picks it, so searches for it stop among
-    /// them (SIFT 5k: 10 such elements of 5,000). A build asks this of
-    /// every element (see `search_for_itself` for what that costs).
-    pub(super) fn link_if_unfindable(&mut self, node: u32, visited: &mut GenerationVisited) {
-        if self.deleted[node as usize] || self.entry.is_some_and(|(e, _)| e == node) {
-            return;
-        }
-        let vector = self.vector(node).to_vec();
-        let ef_construction = self.params.ef_construction;
-        let Some(found) = search_for_itself(self, node, &vector, ef_construction, visited) else { return };
-        if let Some(host) = found.iter().find(|c| !self.deleted[c.node as usize]) {
-            let params = self.params;
-            force_link(self, &params, host.node, node, 0, visited);
-        }
     }
 
     /// Links every element that layer 0 cannot reach from the entry point,
@@ -364,14 +343,16 @@ impl MemoryGraph {
         if self.entry.is_some_and(|(e, _)| is_deleted(e)) {
             self.entry = (0..self.len() as u32).filter(|&n| !is_deleted(n)).map(|n| (n, self.level(n))).max_by_key(|&(_, l)| l);
         }
+        let mut cut_off: Vec<u32> = nodes.iter().flat_map(|&n| self.links(n, 0).to_vec()).filter(|&n| !is_deleted(n)).collect();
         for node in 0..self.len() as u32 {
             if is_deleted(node) {
                 continue;
             }
             for level in 0..=self.level(node) {
-                repair_neighbors(self, &params, node, level, &is_deleted);
+                repair_neighbors(self, &params, node, level, &is_deleted, &mut cut_off);
             }
         }
+        relink_cut_off(self, &params, cut_off, &mut || {});
     }
 }
 
@@ -495,30 +476,6 @@ impl GraphMut for MemoryGraph {
             self.entry = Some((node, level));
         }
     }
-}
-
-/// How wide the first search for an element's own vector is. Measured on
-/// 20,000 pydoc-minilm vectors (m 16, ef_construction 64, serial build):
-/// it finds all but 18 elements, and the findability pass costs a fraction
-/// of what one search at ef_construction per element did (build 12.5 s ->
-/// 8.1 s).
-const QUICK_EF: usize = 10;
-
-/// The nodes a search for `node`'s own `vector` at `ef` finds when they
-/// miss it, `None` when it is found. A search at ef [`QUICK_EF`] asks
-/// first: an element it finds, a wider search finds too.
-pub(super) fn search_for_itself<G: Graph<Node = u32>>(
-    graph: &mut G,
-    node: u32,
-    vector: &[f32],
-    ef: usize,
-    visited: &mut G::Visited,
-) -> Option<Vec<Candidate<u32>>> {
-    if ef > QUICK_EF && knn_search(graph, vector, QUICK_EF, visited).iter().any(|c| c.node == node) {
-        return None;
-    }
-    let found = knn_search(graph, vector, ef, visited);
-    (!found.iter().any(|c| c.node == node)).then_some(found)
 }
 
 /// Whether `verdicts` were kept for exactly the list `links`.

@@ -10,6 +10,7 @@
 //! product (also for cosine, on normalized vectors) or L1.
 
 mod estimated;
+mod findable;
 mod graph;
 mod insert;
 mod memory;
@@ -21,12 +22,13 @@ mod search;
 mod visited;
 
 pub use estimated::{search_layer_estimated, EstimateQuery, EstimatingGraph, SearchCounters};
+pub use findable::link_if_unfindable;
 pub use graph::{Graph, GraphMut, LinkVerdict};
 pub use insert::{insert, link_planned, plan_insert, select_neighbors, InsertPlan};
 pub use memory::{MemoryBuilder, MemoryGraph};
 pub use params::{HnswParams, LevelGenerator};
 pub use progress::{BuildStage, PROGRESS_EVERY};
-pub use repair::repair_neighbors;
+pub use repair::{relink_cut_off, repair_neighbors};
 pub use search::{greedy_descent, knn_search, search_layer, search_layer_among, Candidate};
 pub use visited::{GenerationVisited, HashVisited, MixHasher, Visited};
 

@@ -13,7 +13,8 @@ use std::sync::Mutex;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
-use super::memory::{search_for_itself, verdicts_match};
+use super::findable::{link_if_unfindable, search_for_itself};
+use super::memory::verdicts_match;
 use super::{insert, BuildStage, GenerationVisited, Graph, GraphMut, HnswParams, LevelGenerator, LinkVerdict, MemoryGraph, PROGRESS_EVERY};
 use crate::distance::Metric;
 
@@ -174,7 +175,7 @@ impl MemoryGraph {
         let mut graph = Self::from_parts(dim, metric, params, vectors, &levels, links, entry);
         let mut visited = graph.new_visited();
         for node in missed {
-            graph.link_if_unfindable(node, &mut visited);
+            link_if_unfindable(&mut graph, &params, node, &mut visited);
         }
         graph.link_unreachable();
         graph

@@ -6,7 +6,7 @@ pub enum BuildStage {
     /// Inserting every element (Algorithm 1).
     Inserting,
     /// Searching for every element by its own vector, to link the ones
-    /// the search misses (`MemoryGraph::link_if_unfindable`).
+    /// the search misses (`link_if_unfindable`).
     CheckingFindability,
 }
 

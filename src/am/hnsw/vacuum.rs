@@ -6,7 +6,9 @@
 //! 2. repair the graph: once the inserts that started before pass 1 are done
 //!    (UPDATE_LOCK; later inserts never link to a deleted element), every
 //!    list that points at a deleted element is rebuilt, and a deleted entry
-//!    point is replaced by the highest live element. Inserts keep running;
+//!    point is replaced by the highest live element; then each element the
+//!    repair may have cut off is searched for by its own vector and linked
+//!    where that search ends if it is not found. Inserts keep running;
 //!    the repair walks the pages as they are, new elements included;
 //! 3. free slots: no live element links to the deleted elements any more;
 //!    once the inserts and searches that started before the repair are done
@@ -21,7 +23,7 @@ use std::collections::HashSet;
 
 use pgrx::prelude::*;
 use pgrx::pg_sys;
-use vector_core::hnsw::repair_neighbors;
+use vector_core::hnsw::{relink_cut_off, repair_neighbors, Graph};
 
 use super::duplicates;
 use super::format::{self, Address, Element, ElementState, GRAPH_PAGE, SCAN_LOCK, UPDATE_LOCK};
@@ -158,7 +160,9 @@ fn remove_dead_tids(index: &Index, dead_rows: &DeadRows, stats: *mut pg_sys::Ind
     deleted
 }
 
-/// Pass 2: rebuilds every list that links to a deleted element.
+/// Pass 2: rebuilds every list that links to a deleted element, then makes
+/// sure a search still finds each element that may have lost an incoming
+/// link meanwhile.
 fn repair_graph(index: &Index, deleted: &HashSet<Address>) {
     let meta = read_meta(index);
     let params = PageGraph::params(&meta);
@@ -174,13 +178,22 @@ fn repair_graph(index: &Index, deleted: &HashSet<Address>) {
             };
         });
     }
+    // The live elements that may lose an incoming link: those the deleted
+    // ones link to, and those a repaired list drops.
+    let mut cut_off = Vec::new();
+    for &node in deleted {
+        graph.neighbors(node, 0, &mut cut_off);
+    }
+    cut_off.retain(|&node| !is_deleted(node));
     for (node, level) in live_elements(index) {
         // SAFETY: honouring vacuum_cost_delay.
         unsafe { pg_sys::vacuum_delay_point() };
         for layer in 0..=level {
-            repair_neighbors(&mut graph, &params, node, layer, &is_deleted);
+            repair_neighbors(&mut graph, &params, node, layer, &is_deleted, &mut cut_off);
         }
     }
+    // SAFETY: honouring vacuum_cost_delay.
+    relink_cut_off(&mut graph, &params, cut_off, &mut || unsafe { pg_sys::vacuum_delay_point() });
 }
 
 /// Pass 3: deleted elements become free slots, their duplicates chains
