@@ -20,8 +20,8 @@ pub mod quant;
 pub mod text;
 pub mod wire;
 
-#[cfg(test)]
-mod test_data;
+#[doc(hidden)]
+pub mod test_data;
 
 pub use error::{check_same_dimensions, ErrorKind, VectorError};
 

@@ -1,4 +1,4 @@
-//! The real data sets in ../shared/data, for tests anywhere in the crate.
+//! The real data sets in ../shared/data, for the tests and benchmarks.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
