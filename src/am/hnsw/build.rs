@@ -314,34 +314,6 @@ struct Layout {
     last_block: u32,
 }
 
-/// A breadth-first walk of layer 0 from the entry point: elements linked to
-/// each other end up on the same or nearby pages, so a search touches fewer
-/// pages. Elements the walk does not reach follow in insertion order.
-fn locality_order(graph: &MemoryGraph) -> Vec<u32> {
-    let mut placed = vec![false; graph.len()];
-    let mut order = Vec::with_capacity(graph.len());
-    let starts = graph.entry().map(|(entry, _)| entry).into_iter().chain(0..graph.len() as u32);
-    for start in starts {
-        if placed[start as usize] {
-            continue;
-        }
-        placed[start as usize] = true;
-        let mut next = order.len();
-        order.push(start);
-        while next < order.len() {
-            let node = order[next];
-            next += 1;
-            for &neighbor in graph.links(node, 0) {
-                if !placed[neighbor as usize] {
-                    placed[neighbor as usize] = true;
-                    order.push(neighbor);
-                }
-            }
-        }
-    }
-    order
-}
-
 fn plan_layout(graph: &MemoryGraph, duplicates: &Duplicates) -> Layout {
     let m = graph.params().m;
     let element_space = item_space(format::element_bytes(graph.dim()));
@@ -360,7 +332,7 @@ fn plan_layout(graph: &MemoryGraph, duplicates: &Duplicates) -> Layout {
         *next_offset += 1;
         Address { block: *block, offset: *next_offset - 1 }
     };
-    let order = locality_order(graph);
+    let order = graph.breadth_first_order();
     let mut elements = vec![Address::INVALID; graph.len()];
     let mut neighbors = vec![Address::INVALID; graph.len()];
     for &node in &order {
