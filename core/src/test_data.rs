@@ -43,7 +43,7 @@ pub fn fvecs(relative: &str, limit: usize) -> Vectors {
     let mut reader = BufReader::new(File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}")));
     let (mut dim, mut data) = (0, Vec::new());
     let mut word = [0u8; 4];
-    while data.len() < limit * dim.max(1) && reader.read_exact(&mut word).is_ok() {
+    while data.len() < limit.saturating_mul(dim.max(1)) && reader.read_exact(&mut word).is_ok() {
         let this_dim = i32::from_le_bytes(word) as usize;
         assert!(dim == 0 || dim == this_dim, "{path}: mixed dimensions");
         dim = this_dim;
