@@ -22,10 +22,10 @@ PGUSER, PGDATABASE), on one connection, sequentially:
 4. exact: the same statement with enable_indexscan = off on a subset of the
    queries; its recall is a sanity check of the ground truth (should be 1.0;
    "tie-aware" also counts a returned row whose exact distance equals the 10th).
-5. writes: single-row INSERTs (autocommit, one statement each) of copies of
-   random base vectors under new ids; rows/s and backend CPU per row. Then one
-   DELETE of 10% of the base rows (at most 4,000; random, seeded) together with
-   all the inserted copies, then VACUUM (autocommit); then recall@10 at
+5. writes: single-row INSERTs (autocommit, one statement each) of new
+   vectors, each the midpoint of two random base rows, under new ids; rows/s
+   and backend CPU per row. Then one DELETE of 10% of the base rows (at most
+   4,000; random, seeded) together with all the inserted rows, then VACUUM (autocommit); then recall@10 at
    ef_search = 40 against a ground truth recomputed over the surviving rows.
 
 With --pgvector-database DB, each dataset then runs the same steps again on
@@ -412,16 +412,20 @@ def exact_scan(conn, ds, literals, count, min_seconds):
 
 
 def insert_rows(conn, ds, count, rng):
-    """Single-row autocommit INSERTs of copies of random base rows; returns (new ids, timing)."""
-    sources = rng.choice(len(ds.base), size=count, replace=False)
+    """Single-row autocommit INSERTs of new vectors, each the midpoint of two
+    random base rows (a copy would only join an existing element); returns
+    (new ids, timing)."""
+    first = rng.choice(len(ds.base), size=count, replace=False)
+    second = rng.choice(len(ds.base), size=count, replace=False)
     new_ids = np.arange(len(ds.base), len(ds.base) + count)
-    params = [(int(i), vector_literal(ds.base[s])) for i, s in zip(new_ids, sources)]
+    midpoints = (ds.base[first] + ds.base[second]) / 2
+    params = [(int(i), vector_literal(v)) for i, v in zip(new_ids, midpoints)]
     timing = run_timed(conn, "INSERT INTO items (id, embedding) VALUES (%s, %s::vector)", params, fetch=False)
     return new_ids, timing
 
 
 def delete_and_vacuum(conn, ds, inserted_ids, rng):
-    """DELETE 10% of base rows (at most 4,000) plus the inserted copies, then VACUUM."""
+    """DELETE 10% of base rows (at most 4,000) plus the inserted rows, then VACUUM."""
     deleted_base = rng.choice(len(ds.base), size=min(len(ds.base) // 10, 4000), replace=False)
     ids = [int(i) for i in np.concatenate([deleted_base, inserted_ids])]
     started = time.perf_counter()
@@ -570,7 +574,7 @@ def print_dataset_report(ds, r):
         r["inserts"], *r["delete"], r["after"], r["size_after"])
     rec_before = r["sweep"][EF_AFTER_VACUUM][0]
     print("\n| writes into the indexed table | result |\n|---|---|")
-    print(f"| INSERT {ins.executed:,} single rows (autocommit; copies of random base rows, new ids) | "
+    print(f"| INSERT {ins.executed:,} single rows (autocommit; midpoints of two random base rows) | "
           f"{fmt(ins.per_second)} rows/s, {fmt(ins.cpu_us_each)} us backend CPU/row, "
           f"p50 {ins.percentile_ms(50):.2f} ms, p99 {ins.percentile_ms(99):.2f} ms |")
     print(f"| DELETE {deleted_base:,} random base rows (10%, max 4,000) + the {inserted:,} inserted | "
