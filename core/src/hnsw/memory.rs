@@ -308,6 +308,13 @@ impl MemoryGraph {
         }
     }
 
+    /// Algorithm 4's verdicts on `node`'s layer-0 list, in the list's
+    /// order, if they were kept for the list it holds now.
+    pub fn layer0_verdicts(&self, node: u32) -> Option<&[LinkVerdict<u32>]> {
+        let verdicts = &self.verdicts[node as usize];
+        verdicts_match(verdicts, self.links(node, 0)).then_some(verdicts.as_slice())
+    }
+
     pub fn entry(&self) -> Option<(u32, usize)> {
         self.entry
     }

@@ -21,7 +21,7 @@ use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
 use vector_core::hnsw::{BuildStage, HnswParams, MemoryGraph};
 
-use super::format::{self, Address, MetaPage, StoredMetric, GRAPH_PAGE, META_BYTES, META_PAGE, MAX_DIMENSIONS};
+use super::format::{self, Address, MetaPage, StoredMetric, StoredVerdict, GRAPH_PAGE, META_BYTES, META_PAGE, MAX_DIMENSIONS};
 use crate::am::column_dimensions;
 use super::{insert, opclass_metric, options, prepare_vector, report_progress};
 use crate::storage::{item_space, BuildPage, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
@@ -392,7 +392,8 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates)
         for level in 0..=graph.level(node) {
             links.clear();
             links.extend(graph.links(node, level).iter().map(|&n| layout.elements[n as usize]));
-            format::write_layer(&mut bytes, m, level, &links);
+            let verdicts = (level == 0).then(|| graph.layer0_verdicts(node)).flatten().map(|verdicts| StoredVerdict::of_list(graph.links(node, 0), verdicts));
+            format::write_layer(&mut bytes, m, level, &links, verdicts.as_deref());
         }
         write(neighbors_at, &bytes, &mut page);
         if let Some(rows) = duplicates.get(&node) {

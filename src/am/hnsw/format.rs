@@ -25,19 +25,29 @@
 //!            24 vector float4[dimensions]
 //! neighbors  0 kind=2 u8 | 1 layers u8 (level + 1) | 2 0 u16
 //!            4 used-slot count per layer u8[layers]
+//!            then a verdict per layer-0 slot u8[2m] (below)
 //!            then 6-byte addresses: 2m slots for layer 0, m for each layer above
 //! duplicates 0 kind=3 u8 | 1 0 u8 | 2 used-slot count u16 | 4 next tuple of
 //!            the chain (6, INVALID at the end) | 10 0 u16
 //!            12 heap TIDs: DUPLICATE_SLOTS x (block u32, offset u16)
 //! ```
 //!
+//! A layer-0 verdict keeps Algorithm 4's judgement of that link from the
+//! last time its list was judged whole (see `Graph::cached_verdicts`): 255
+//! kept, k in 1..=2m pruned by the link in slot k - 1, 0 not known. A list
+//! written without verdicts (build without them, VACUUM's repair, a freed
+//! slot) has all 0, and the next insert into it judges it in full.
+//!
 //! The version changes whenever this layout does; an index of another
-//! version is refused with an error asking for REINDEX.
+//! version is refused with an error asking for REINDEX. Version 3 added
+//! the verdicts.
+
+use vector_core::hnsw::LinkVerdict;
 
 use crate::storage::{BlockNumber, OffsetNumber, PageTag, INVALID_BLOCK};
 
 pub const MAGIC: u32 = 0x5753_4e48; // "HNSW" read as little-endian bytes
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 pub const META_BLOCK: BlockNumber = 0;
 pub const META_PAGE: PageTag = PageTag { magic: MAGIC, kind: 1 };
 pub const GRAPH_PAGE: PageTag = PageTag { magic: MAGIC, kind: 2 };
@@ -92,7 +102,7 @@ impl Address {
 
 /// The highest level an element may have: its neighbor tuple must fit a page.
 pub fn max_level(m: usize) -> usize {
-    let slots = (MAX_ITEM_BYTES - NEIGHBORS_HEADER_BYTES - 17) / ADDRESS_BYTES;
+    let slots = (MAX_ITEM_BYTES - NEIGHBORS_HEADER_BYTES - 17 - 2 * m) / ADDRESS_BYTES;
     (slots / m).saturating_sub(2).min(16)
 }
 
@@ -325,7 +335,50 @@ fn layer_slots(m: usize, layer: usize) -> usize {
 }
 
 pub fn neighbors_bytes(m: usize, level: usize) -> usize {
-    NEIGHBORS_HEADER_BYTES + (level + 1) + ADDRESS_BYTES * (0..=level).map(|l| layer_slots(m, l)).sum::<usize>()
+    NEIGHBORS_HEADER_BYTES + (level + 1) + 2 * m + ADDRESS_BYTES * (0..=level).map(|l| layer_slots(m, l)).sum::<usize>()
+}
+
+/// Algorithm 4's verdict on one layer-0 link, as stored (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredVerdict {
+    Unknown,
+    Kept,
+    /// Pruned by the link in this slot.
+    PrunedBy(usize),
+}
+
+const VERDICT_UNKNOWN: u8 = 0;
+const VERDICT_KEPT: u8 = u8::MAX;
+
+impl StoredVerdict {
+    /// The stored form of `verdicts` on `links` (same order): each pruner
+    /// by its slot in `links`.
+    pub fn of_list<N: Copy + PartialEq>(links: &[N], verdicts: &[LinkVerdict<N>]) -> Vec<StoredVerdict> {
+        let stored = verdicts.iter().map(|v| match v.pruned_by {
+            None => StoredVerdict::Kept,
+            Some(pruner) => links.iter().position(|&l| l == pruner).map_or(StoredVerdict::Unknown, StoredVerdict::PrunedBy),
+        });
+        stored.collect()
+    }
+
+    fn encode(self) -> u8 {
+        match self {
+            StoredVerdict::Unknown => VERDICT_UNKNOWN,
+            StoredVerdict::Kept => VERDICT_KEPT,
+            StoredVerdict::PrunedBy(slot) => {
+                assert!(slot + 1 < VERDICT_KEPT as usize, "a slot index fits its byte");
+                slot as u8 + 1
+            }
+        }
+    }
+
+    fn decode(byte: u8) -> Self {
+        match byte {
+            VERDICT_UNKNOWN => StoredVerdict::Unknown,
+            VERDICT_KEPT => StoredVerdict::Kept,
+            k => StoredVerdict::PrunedBy(k as usize - 1),
+        }
+    }
 }
 
 /// Appends an empty neighbor tuple for an element of `level`.
@@ -336,9 +389,15 @@ pub fn encode_empty_neighbors(m: usize, level: usize, out: &mut Vec<u8>) {
     out[1] = (level + 1) as u8;
 }
 
+/// Byte range of the layer-0 verdicts inside a neighbor tuple.
+fn verdict_range(m: usize, layers: usize) -> std::ops::Range<usize> {
+    let start = NEIGHBORS_HEADER_BYTES + layers;
+    start..start + 2 * m
+}
+
 /// Byte range of a layer's slots inside a neighbor tuple.
 fn slot_range(m: usize, layers: usize, layer: usize) -> std::ops::Range<usize> {
-    let start = NEIGHBORS_HEADER_BYTES + layers + ADDRESS_BYTES * (0..layer).map(|l| layer_slots(m, l)).sum::<usize>();
+    let start = verdict_range(m, layers).end + ADDRESS_BYTES * (0..layer).map(|l| layer_slots(m, l)).sum::<usize>();
     start..start + ADDRESS_BYTES * layer_slots(m, layer)
 }
 
@@ -377,6 +436,12 @@ impl<'a> Neighbors<'a> {
         out.extend(self.bytes[range].chunks_exact(ADDRESS_BYTES).take(count).map(Address::decode));
     }
 
+    /// The verdicts on the used layer-0 slots, in slot order.
+    pub fn read_verdicts(&self, out: &mut Vec<StoredVerdict>) {
+        let count = self.bytes[NEIGHBORS_HEADER_BYTES] as usize;
+        out.extend(self.bytes[verdict_range(self.m, self.layers())].iter().take(count).map(|&b| StoredVerdict::decode(b)));
+    }
+
     /// Whether `layer` holds exactly `links`.
     pub fn layer_equals(&self, layer: usize, links: &[Address]) -> bool {
         let mut current = Vec::with_capacity(links.len());
@@ -385,8 +450,9 @@ impl<'a> Neighbors<'a> {
     }
 }
 
-/// Rewrites the links of one layer in place.
-pub fn write_layer(bytes: &mut [u8], m: usize, layer: usize, links: &[Address]) {
+/// Rewrites the links of one layer in place; on layer 0 with `verdicts`
+/// (one per link), or with every verdict unknown.
+pub fn write_layer(bytes: &mut [u8], m: usize, layer: usize, links: &[Address], verdicts: Option<&[StoredVerdict]>) {
     let layers = bytes[1] as usize;
     assert!(layer < layers && links.len() <= layer_slots(m, layer), "links fit the layer's slots");
     bytes[NEIGHBORS_HEADER_BYTES + layer] = links.len() as u8;
@@ -394,12 +460,21 @@ pub fn write_layer(bytes: &mut [u8], m: usize, layer: usize, links: &[Address]) 
     for (slot, link) in bytes[range].chunks_exact_mut(ADDRESS_BYTES).zip(links) {
         link.encode(slot);
     }
+    if layer == 0 {
+        let stored = &mut bytes[verdict_range(m, layers)];
+        stored.fill(VERDICT_UNKNOWN);
+        if let Some(verdicts) = verdicts {
+            assert_eq!(verdicts.len(), links.len(), "a verdict per link");
+            stored.iter_mut().zip(verdicts).for_each(|(byte, verdict)| *byte = verdict.encode());
+        }
+    }
 }
 
 /// Empties every layer (a freed element's tuple, ready for reuse).
-pub fn clear_layers(bytes: &mut [u8]) {
+pub fn clear_layers(bytes: &mut [u8], m: usize) {
     let layers = bytes[1] as usize;
     bytes[NEIGHBORS_HEADER_BYTES..NEIGHBORS_HEADER_BYTES + layers].fill(0);
+    bytes[verdict_range(m, layers)].fill(VERDICT_UNKNOWN);
 }
 
 // -------------------------------------------------------- duplicates tuple
@@ -498,8 +573,8 @@ mod tests {
         encode_empty_neighbors(4, 2, &mut bytes);
         let a = Address { block: 1, offset: 1 };
         let b = Address { block: 2, offset: 3 };
-        write_layer(&mut bytes, 4, 0, &[a, b]);
-        write_layer(&mut bytes, 4, 2, &[b]);
+        write_layer(&mut bytes, 4, 0, &[a, b], Some(&[StoredVerdict::Kept, StoredVerdict::PrunedBy(0)]));
+        write_layer(&mut bytes, 4, 2, &[b], None);
         let n = Neighbors::decode(&bytes, 4).unwrap();
         let mut out = Vec::new();
         n.read_layer(0, &mut out);
@@ -509,6 +584,13 @@ mod tests {
         assert!(out.is_empty());
         n.read_layer(2, &mut out);
         assert_eq!(out, [b]);
+        let mut verdicts = Vec::new();
+        n.read_verdicts(&mut verdicts);
+        assert_eq!(verdicts, [StoredVerdict::Kept, StoredVerdict::PrunedBy(0)]);
+        write_layer(&mut bytes, 4, 0, &[b], None);
+        verdicts.clear();
+        Neighbors::decode(&bytes, 4).unwrap().read_verdicts(&mut verdicts);
+        assert_eq!(verdicts, [StoredVerdict::Unknown], "a list written without verdicts has none");
         assert!(Neighbors::decode(&bytes, 5).is_err(), "a tuple read with the wrong m is refused");
     }
 

@@ -3,12 +3,13 @@
 //! the placement of new elements.
 
 use vector_core::distance::Metric;
-use vector_core::hnsw::{Graph, GraphMut, HashVisited, HnswParams};
+use vector_core::hnsw::{Graph, GraphMut, HashVisited, HnswParams, LinkVerdict};
 
 use super::counters::ScanCounters;
 use super::duplicates;
 use super::format::{
-    self, Address, Element, ElementState, MetaPage, Neighbors, StoredMetric, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE,
+    self, Address, Element, ElementState, MetaPage, Neighbors, StoredMetric, StoredVerdict, GRAPH_PAGE, META_BLOCK, META_BYTES,
+    META_PAGE,
 };
 use crate::storage::{corrupted, item_space, Index, PageRef, Pinned, PinnedPages, WalRecord, INVALID_BLOCK};
 
@@ -56,6 +57,11 @@ pub struct PageGraph {
     /// Exact distances computed and neighbor lists read so far.
     distances_computed: u64,
     lists_read: u64,
+    /// The layer-0 list `update_neighbors` is changing (owner, links) and
+    /// the verdicts stored with it; what `cache_verdicts` kept for the list
+    /// about to be written.
+    stored_verdicts: Option<(Address, Vec<Address>, Vec<StoredVerdict>)>,
+    new_verdicts: Option<(Address, Vec<LinkVerdict<Address>>)>,
 }
 
 impl PageGraph {
@@ -69,6 +75,8 @@ impl PageGraph {
             cached: None,
             distances_computed: 0,
             lists_read: 0,
+            stored_verdicts: None,
+            new_verdicts: None,
         }
     }
 
@@ -117,8 +125,9 @@ impl PageGraph {
     }
 
     /// The address of `node`'s neighbor tuple and its links on `level`,
-    /// read under a share lock (links change in place).
-    fn read_links(&mut self, node: Address, level: usize, out: &mut Vec<Address>) -> Address {
+    /// read under a share lock (links change in place); with `verdicts`,
+    /// also the layer-0 verdicts stored with them.
+    fn read_links(&mut self, node: Address, level: usize, out: &mut Vec<Address>, verdicts: Option<&mut Vec<StoredVerdict>>) -> Address {
         self.lists_read += 1;
         self.pages.trim();
         let lock = self.pages.shared(node.block);
@@ -127,15 +136,31 @@ impl PageGraph {
         if element.state() == ElementState::Free {
             return at;
         }
+        let read = |neighbors: Neighbors<'_>| {
+            neighbors.read_layer(level, out);
+            if let Some(verdicts) = verdicts {
+                neighbors.read_verdicts(verdicts);
+            }
+        };
         // The neighbor tuple usually shares the element's page.
         if at.block == node.block {
-            self.decode_neighbors(lock.page(), at).read_layer(level, out);
+            read(self.decode_neighbors(lock.page(), at));
         } else {
             drop(lock);
             let lock = self.pages.shared(at.block);
-            self.decode_neighbors(lock.page(), at).read_layer(level, out);
+            read(self.decode_neighbors(lock.page(), at));
         }
         at
+    }
+
+    /// The verdicts `cache_verdicts` kept for `owner`'s layer-0 list if that
+    /// list is `links`, as stored: each pruner by its slot in `links`.
+    fn verdicts_to_store(&mut self, owner: Address, links: &[Address]) -> Option<Vec<StoredVerdict>> {
+        let (kept_for, verdicts) = self.new_verdicts.take()?;
+        if kept_for != owner || verdicts.len() != links.len() || verdicts.iter().zip(links).any(|(v, &link)| v.node != link) {
+            return None;
+        }
+        Some(StoredVerdict::of_list(links, &verdicts))
     }
 }
 
@@ -204,7 +229,37 @@ impl Graph for PageGraph {
     }
 
     fn neighbors(&mut self, node: Address, level: usize, out: &mut Vec<Address>) {
-        self.read_links(node, level, out);
+        self.read_links(node, level, out, None);
+    }
+
+    /// The verdicts stored with the layer-0 list `update_neighbors` is
+    /// changing, if every one is known; each link's score is recomputed.
+    fn cached_verdicts(&mut self, owner: Address, level: usize, links: &[Address]) -> Option<Vec<LinkVerdict<Address>>> {
+        let (stored_for, stored_links, stored) = self.stored_verdicts.as_ref()?;
+        if level != 0 || *stored_for != owner || stored_links != links {
+            return None;
+        }
+        let pruners: Vec<Option<Address>> = stored
+            .iter()
+            .map(|verdict| match *verdict {
+                StoredVerdict::Kept => Some(None),
+                StoredVerdict::PrunedBy(slot) => links.get(slot).map(|&pruner| Some(pruner)),
+                StoredVerdict::Unknown => None,
+            })
+            .collect::<Option<_>>()?;
+        Some(
+            links
+                .iter()
+                .zip(pruners)
+                .map(|(&node, pruned_by)| LinkVerdict { node, distance: self.distance_between(owner, node), pruned_by })
+                .collect(),
+        )
+    }
+
+    fn cache_verdicts(&mut self, owner: Address, level: usize, verdicts: Vec<LinkVerdict<Address>>) {
+        if level == 0 {
+            self.new_verdicts = Some((owner, verdicts));
+        }
     }
 
     fn new_visited(&self) -> HashVisited<Address> {
@@ -220,12 +275,21 @@ impl Graph for PageGraph {
 impl GraphMut for PageGraph {
     /// Optimistic: the new list is computed without holding a lock (it reads
     /// other pages), then written only if the list did not change meanwhile.
+    /// On layer 0 the verdicts `cache_verdicts` kept for the new list are
+    /// written with it, and alone when the list stays as it was but its
+    /// stored verdicts were not all known.
     fn update_neighbors(&mut self, node: Address, level: usize, update: &mut dyn FnMut(&mut Self, &[Address]) -> Vec<Address>) {
         loop {
             let mut current = Vec::new();
-            let at = self.read_links(node, level, &mut current);
+            let mut stored = Vec::new();
+            let at = self.read_links(node, level, &mut current, (level == 0).then_some(&mut stored));
+            let all_known = stored.iter().all(|&v| v != StoredVerdict::Unknown);
+            self.stored_verdicts = (level == 0).then(|| (node, current.clone(), stored));
+            self.new_verdicts = None;
             let new = update(self, &current);
-            if new == current {
+            self.stored_verdicts = None;
+            let verdicts = if level == 0 { self.verdicts_to_store(node, &new) } else { None };
+            if new == current && (all_known || verdicts.is_none()) {
                 return;
             }
             let buffer = self.index.lock_exclusive(at.block, GRAPH_PAGE);
@@ -236,7 +300,7 @@ impl GraphMut for PageGraph {
             let slot = record.register(buffer);
             let mut page = record.page(slot);
             let bytes = page.item_mut(at.offset).expect("checked above");
-            format::write_layer(bytes, self.m, level, &new);
+            format::write_layer(bytes, self.m, level, &new, verdicts.as_deref());
             record.commit();
             return;
         }
@@ -315,7 +379,7 @@ fn reuse_free_slot(index: &Index, meta: &MetaPage, heap_tid: Address, vector: &[
         let slot = record.register(buffer);
         let mut page = record.page(slot);
         format::reuse_element(page.item_mut(offset).expect("checked"), level, heap_tid, vector);
-        format::clear_layers(page.item_mut(neighbors_at.offset).expect("checked"));
+        format::clear_layers(page.item_mut(neighbors_at.offset).expect("checked"), m);
         record.commit();
         if block != meta.free_block {
             update_meta(index, |meta| meta.free_block = block);

@@ -24,7 +24,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use super::format::{Address, Duplicates, Element, ElementState, MetaPage, Neighbors, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE};
+use super::format::{
+    Address, Duplicates, Element, ElementState, MetaPage, Neighbors, StoredVerdict, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE,
+};
 use crate::am::verify::{self, OpenIndex, Problems};
 use crate::storage::Index;
 
@@ -91,6 +93,7 @@ fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> Items 
                 };
                 items.elements.insert(at, info);
             } else if let Ok(neighbors) = Neighbors::decode(bytes, m) {
+                check_verdicts(neighbors, Address { block, offset }, problems);
                 let layers = (0..neighbors.layers())
                     .map(|layer| {
                         let mut out = Vec::new();
@@ -109,6 +112,20 @@ fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> Items 
         }
     }
     items
+}
+
+/// A stored layer-0 verdict that names a pruner names a kept link of the
+/// same list (Algorithm 4 prunes only by links it keeps).
+fn check_verdicts(neighbors: Neighbors<'_>, at: Address, problems: &mut Problems) {
+    let mut verdicts = Vec::new();
+    neighbors.read_verdicts(&mut verdicts);
+    for (slot, verdict) in verdicts.iter().enumerate() {
+        if let StoredVerdict::PrunedBy(pruner) = *verdict {
+            if verdicts.get(pruner) != Some(&StoredVerdict::Kept) {
+                problems.add(at.block, at.offset, format!("layer-0 link {slot} is marked pruned by slot {pruner}, which is not a kept link"));
+            }
+        }
+    }
 }
 
 /// The heap TIDs of a live element's duplicates chain, with a problem row
