@@ -411,8 +411,10 @@ fn judge<G: Graph>(graph: &mut G, candidates: &mut [LinkVerdict<G::Node>], new: 
             kept.iter().copied().find(|&k| prunes(graph, k))
         } else {
             // Against `new` first: whether it prunes the candidate is reported.
-            let to_new = if new_kept { graph.distance_between(node, new) } else { f32::INFINITY };
-            if to_new <= distance {
+            // (Only a kept `new` prunes: a sentinel of +inf would prune a
+            // candidate at +inf, whose score overflowed.)
+            let to_new = new_kept.then(|| graph.distance_between(node, new)).filter(|&d| d <= distance);
+            if let Some(to_new) = to_new {
                 stranded.push(Candidate { distance: to_new, node });
                 Some(new)
             } else if !reuse {

@@ -552,3 +552,26 @@ fn kept_verdicts_judge_a_list_as_a_full_judgement_does() {
     }
     assert!(reused > 2_900, "verdicts were reused for {reused} of 3,000 links");
 }
+
+/// Algorithm 4 prunes a link only by a link it keeps, also when scores
+/// overflow to +inf. On one axis under L1, owner 3e38 lists A (1e37 away)
+/// and three links past -2.8e38 (6e38 away: +inf in float4); a new link
+/// 5e37 away is pruned by A. Its distance once stood in as +inf after
+/// that, and "pruned" the three +inf links by the link the list dropped
+/// (seen in the fuzzer's index as stored verdicts naming a pruned pruner).
+#[test]
+fn overflowed_scores_are_pruned_only_by_kept_links() {
+    let mut graph = MemoryGraph::new(1, Metric::L1, HnswParams::new(2, 8));
+    let mut builder = graph.builder(1);
+    let [owner, a, new, c1, c2, c3] = [3e38f32, 2.9e38, 2.5e38, -3e38, -2.9e38, -2.8e38].map(|x| builder.insert(&mut graph, &[x]));
+    graph.update_neighbors(owner, 0, &mut |_, _| vec![a, c1, c2, c3]);
+    let added = super::insert::add_link(&mut graph, owner, &[a, c1, c2, c3], new, 0, 4, super::insert::Refusal::Allowed);
+    graph.update_neighbors(owner, 0, &mut |_, _| added.links.clone());
+    let verdicts = graph.layer0_verdicts(owner).expect("a full list judged whole keeps its verdicts");
+    for verdict in verdicts {
+        if let Some(pruner) = verdict.pruned_by {
+            let kept = verdicts.iter().any(|v| v.node == pruner && v.pruned_by.is_none());
+            assert!(kept, "link {} pruned by {pruner}, not a kept link of {:?}", verdict.node, added.links);
+        }
+    }
+}
