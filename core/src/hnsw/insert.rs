@@ -375,8 +375,11 @@ pub(super) fn add_link<G: Graph>(
         .find(|&i| candidates[i].node != new || refusal == Refusal::Allowed)
         .map(|i| Candidate { distance: candidates[i].distance, node: candidates[i].node })
         .expect("a full list has links other than the new one");
-    // Dropping the victim changes no other verdict: it is pruned, or every
-    // link is kept and it is the furthest.
+    // Dropping the victim changes no other verdict when it is pruned, or
+    // when every link is kept and it is the furthest. A forbidden refusal
+    // can drop a kept link that prunes others: their verdicts then name a
+    // pruner not in the list, which `judge` re-judges and a page stores
+    // as unknown.
     let verdict_of = |node: G::Node| *candidates.iter().find(|c| c.node == node).expect("a candidate from the list");
     if victim.node == new {
         graph.cache_verdicts(owner, level, links.iter().map(|&n| verdict_of(n)).collect());
