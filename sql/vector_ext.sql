@@ -275,7 +275,7 @@ CREATE FUNCTION ivfflat_verify(index regclass) RETURNS TABLE (block bigint, item
 
 -- what the last hnsw index scan of this session did
 
-CREATE FUNCTION hnsw_last_scan() RETURNS TABLE (searches bigint, ef_search bigint, distances bigint, neighbor_lists bigint, pages bigint, rows bigint)
+CREATE FUNCTION hnsw_last_scan() RETURNS TABLE (searches bigint, ef_search bigint, distances bigint, estimates bigint, neighbor_lists bigint, pages bigint, rows bigint)
 	AS 'MODULE_PATHNAME', 'hnsw_last_scan_wrapper' LANGUAGE C VOLATILE;
 
 -- opclasses

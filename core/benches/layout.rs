@@ -80,36 +80,6 @@ fn distinct_pages(nodes: &[u32], per_page: usize, rank: &[u32]) -> usize {
     nodes.iter().map(|&n| rank[n as usize] as usize / per_page).collect::<HashSet<_>>().len()
 }
 
-/// Element order by recursive 2-means bisection down to `leaf` elements:
-/// elements near each other in space get near positions.
-fn bisection_order(base: &Vectors, metric: Metric, leaf: usize) -> Vec<u32> {
-    fn split(base: &Vectors, metric: Metric, leaf: usize, nodes: Vec<u32>, out: &mut Vec<u32>) {
-        if nodes.len() <= leaf {
-            out.extend(nodes);
-            return;
-        }
-        let points: Vec<f32> = nodes.iter().flat_map(|&n| base.row(n as usize)).copied().collect();
-        let centroids = vector_core::ivf::kmeans(&points, base.dim, 2, metric, nodes.len() as u64, &mut || {});
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        for &n in &nodes {
-            if vector_core::ivf::nearest_centroid(base.row(n as usize), &centroids, base.dim, metric) == 0 {
-                a.push(n)
-            } else {
-                b.push(n)
-            }
-        }
-        if a.is_empty() || b.is_empty() {
-            out.extend(nodes);
-            return;
-        }
-        split(base, metric, leaf, a, out);
-        split(base, metric, leaf, b, out);
-    }
-    let mut out = Vec::with_capacity(base.len());
-    split(base, metric, leaf, (0..base.len() as u32).collect(), &mut out);
-    out
-}
-
 fn ranks(order: &[u32]) -> Vec<u32> {
     let mut rank = vec![0; order.len()];
     for (i, &n) in order.iter().enumerate() {
@@ -156,7 +126,7 @@ fn main() {
         let orders = [
             ("insertion", (0..base.len() as u32).collect::<Vec<u32>>()),
             ("bfs", graph.breadth_first_order()),
-            ("bisection", bisection_order(&base, metric, 8)),
+            ("bisection", vector_core::ivf::bisection_order(&base.data, base.dim, metric, 8)),
         ];
         for (order_name, order) in &orders {
             let rank = ranks(order);

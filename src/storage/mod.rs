@@ -328,6 +328,17 @@ impl WalRecord {
         self.pages.len() - 1
     }
 
+    /// Locks and adds the pages of `blocks` (repeats allowed) in ascending
+    /// block order, so that two records over the same pages never wait for
+    /// each other; returns each block's slot, in the order given.
+    pub fn register_in_block_order(&mut self, index: &Index, blocks: &[BlockNumber], tag: PageTag) -> Vec<usize> {
+        let mut ascending = blocks.to_vec();
+        ascending.sort_unstable();
+        ascending.dedup();
+        let slots: Vec<usize> = ascending.iter().map(|&block| self.register(index.lock_exclusive(block, tag))).collect();
+        blocks.iter().map(|block| slots[ascending.binary_search(block).expect("registered above")]).collect()
+    }
+
     pub fn block(&self, slot: usize) -> BlockNumber {
         self.pages[slot].0.block
     }

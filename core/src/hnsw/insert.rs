@@ -1,6 +1,9 @@
 //! INSERT (Algorithm 1) with the neighbor-selection heuristic (Algorithm 4).
 
-use super::{greedy_descent, search_layer, Candidate, Graph, GraphMut, HnswParams, LinkVerdict};
+use super::{
+    greedy_descent, search_layer, search_layer_estimated, Candidate, EstimateQuery, EstimatingGraph, Graph, GraphMut, HnswParams, LinkVerdict,
+    SearchCounters,
+};
 
 /// Links `node`, already stored with `vector` and `level` but no links,
 /// into the graph.
@@ -38,6 +41,25 @@ pub fn plan_insert<G: Graph>(
     Some(plan_from(graph, params, vector, level, entry, entry_level, visited))
 }
 
+/// [`plan_insert`] on a graph with codes: each layer's ef_construction wide
+/// search ranks the neighbors it discovers by their estimates
+/// ([`search_layer_estimated`]) and scores exactly only the elements it
+/// expands, which include every element it returns.
+pub fn plan_insert_estimated<G: EstimatingGraph>(
+    graph: &mut G,
+    params: &HnswParams,
+    query: &EstimateQuery,
+    level: usize,
+    visited: &mut G::Visited,
+) -> Option<InsertPlan<G::Node>> {
+    let (entry, entry_level) = graph.entry_point()?;
+    let mut counters = SearchCounters::default();
+    let search = |graph: &mut G, entry_points: &[Candidate<G::Node>], lc, visited: &mut G::Visited| {
+        search_layer_estimated(graph, query, entry_points, params.ef_construction, lc, visited, &mut counters)
+    };
+    Some(plan_layers(graph, query.vector(), level, (entry, entry_level), visited, search))
+}
+
 fn plan_from<G: Graph>(
     graph: &mut G,
     params: &HnswParams,
@@ -47,11 +69,26 @@ fn plan_from<G: Graph>(
     entry_level: usize,
     visited: &mut G::Visited,
 ) -> InsertPlan<G::Node> {
+    let search = |graph: &mut G, entry_points: &[Candidate<G::Node>], lc, visited: &mut G::Visited| {
+        search_layer(graph, vector, entry_points, params.ef_construction, lc, visited)
+    };
+    plan_layers(graph, vector, level, (entry, entry_level), visited, search)
+}
+
+/// Algorithm 1 lines 5-11 with `search` as the layer search (Algorithm 2).
+fn plan_layers<G: Graph>(
+    graph: &mut G,
+    vector: &[f32],
+    level: usize,
+    (entry, entry_level): (G::Node, usize),
+    visited: &mut G::Visited,
+    mut search: impl FnMut(&mut G, &[Candidate<G::Node>], usize, &mut G::Visited) -> Vec<Candidate<G::Node>>,
+) -> InsertPlan<G::Node> {
     // Layers above the new element's: greedy, ef = 1.
     let mut entry_points = greedy_descent(graph, vector, entry, entry_level, level, visited);
     let mut layers = Vec::new();
     for lc in (0..=level.min(entry_level)).rev() {
-        let found = search_layer(graph, vector, &entry_points, params.ef_construction, lc, visited);
+        let found = search(graph, &entry_points, lc, visited);
         entry_points = found.clone();
         layers.push((lc, found));
     }

@@ -60,13 +60,8 @@ impl MemoryGraph {
     /// Gives every element, and every later one, a RaBitQ code of `bits`
     /// bits per dimension around the mean of the live vectors.
     pub fn encode_all(&mut self, bits: usize, seed: u64) {
-        let live: Vec<u32> = (0..self.len() as u32).filter(|&n| !self.deleted[n as usize]).collect();
-        let mut mean = vec![0.0f64; self.dim];
-        for &node in &live {
-            mean.iter_mut().zip(self.vector(node)).for_each(|(m, &x)| *m += x as f64);
-        }
-        let centroid = mean.iter().map(|m| (m / live.len().max(1) as f64) as f32).collect();
-        let encoder = RabitqEncoder::new(self.dim, bits, seed, centroid);
+        let live = (0..self.len() as u32).filter(|&n| !self.deleted[n as usize]);
+        let encoder = RabitqEncoder::with_mean_centroid(self.dim, bits, seed, live.map(|n| self.vector(n)));
         let mut bytes = vec![0; self.len() * encoder.code_bytes()];
         for (node, code) in bytes.chunks_exact_mut(encoder.code_bytes()).enumerate() {
             encoder.encode_into(self.vector(node as u32), code);
@@ -289,6 +284,11 @@ impl MemoryGraph {
         &self.params
     }
 
+    /// Every element's vector, flattened in node order.
+    pub fn vectors(&self) -> &[f32] {
+        &self.vectors
+    }
+
     pub fn vector(&self, node: u32) -> &[f32] {
         let start = node as usize * self.dim;
         &self.vectors[start..start + self.dim]
@@ -319,10 +319,10 @@ impl MemoryGraph {
         self.entry
     }
 
-    /// A breadth-first walk of layer 0 from the entry point, the order a
-    /// build writes elements in: elements linked to each other end up on the
-    /// same or nearby pages, so a search touches fewer pages. Elements the
-    /// walk does not reach follow in insertion order.
+    /// A breadth-first walk of layer 0 from the entry point: elements linked
+    /// to each other end up on the same or nearby pages. Elements the walk
+    /// does not reach follow in insertion order. (Builds write pages in
+    /// `ivf::bisection_order`, which the layout bench measured better.)
     pub fn breadth_first_order(&self) -> Vec<u32> {
         let mut placed = vec![false; self.len()];
         let mut order = Vec::with_capacity(self.len());

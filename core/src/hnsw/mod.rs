@@ -21,10 +21,10 @@ mod repair;
 mod search;
 mod visited;
 
-pub use estimated::{search_layer_estimated, EstimateQuery, EstimatingGraph, SearchCounters};
+pub use estimated::{knn_search_estimated, search_layer_estimated, EstimateQuery, EstimatingGraph, SearchCounters};
 pub use findable::link_if_unfindable;
 pub use graph::{Graph, GraphMut, LinkVerdict};
-pub use insert::{insert, link_planned, plan_insert, select_neighbors, InsertPlan};
+pub use insert::{insert, link_planned, plan_insert, plan_insert_estimated, select_neighbors, InsertPlan};
 pub use memory::{MemoryBuilder, MemoryGraph};
 pub use params::{HnswParams, LevelGenerator};
 pub use progress::{BuildStage, PROGRESS_EVERY};

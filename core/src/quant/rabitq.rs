@@ -103,8 +103,26 @@ impl RabitqEncoder {
         RabitqEncoder { bits, seed, rotation: Rotation::new(dim, seed), centroid }
     }
 
+    /// An encoder whose centroid is the mean of `vectors` (zero if there
+    /// are none).
+    pub fn with_mean_centroid<'a>(dim: usize, bits: usize, seed: u64, vectors: impl Iterator<Item = &'a [f32]>) -> Self {
+        let mut sum = vec![0.0f64; dim];
+        let mut count = 0usize;
+        for vector in vectors {
+            sum.iter_mut().zip(vector).for_each(|(s, &x)| *s += x as f64);
+            count += 1;
+        }
+        let centroid = sum.iter().map(|s| (s / count.max(1) as f64) as f32).collect();
+        Self::new(dim, bits, seed, centroid)
+    }
+
     pub fn dim(&self) -> usize {
         self.rotation.dim()
+    }
+
+    /// The vector residuals are taken to.
+    pub fn centroid(&self) -> &[f32] {
+        &self.centroid
     }
 
     pub fn bits(&self) -> usize {

@@ -19,7 +19,9 @@ use std::hash::{Hash, Hasher};
 
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
-use vector_core::hnsw::{BuildStage, HnswParams, MemoryGraph};
+use vector_core::hnsw::{BuildStage, HnswParams, MemoryGraph, PROGRESS_EVERY};
+use vector_core::ivf::bisection_order;
+use vector_core::quant::RabitqEncoder;
 
 use super::format::{self, Address, MetaPage, StoredMetric, StoredVerdict, GRAPH_PAGE, META_BYTES, META_PAGE, MAX_DIMENSIONS};
 use crate::am::column_dimensions;
@@ -29,11 +31,13 @@ use crate::vector::PgVector;
 
 /// pg_stat_progress_create_index phases: rows collected from the heap (or,
 /// past maintenance_work_mem, inserted on disk); elements inserted into the
-/// in-memory graph; each searched for by its own vector; pages written.
+/// in-memory graph; each searched for by its own vector; each vector's
+/// code computed; pages written.
 const PHASE_LOAD: i64 = 2;
 const PHASE_GRAPH: i64 = 3;
 const PHASE_FINDABILITY: i64 = 4;
 const PHASE_WRITE: i64 = 5;
+const PHASE_ENCODE: i64 = 6;
 
 struct BuildState {
     index: Index,
@@ -110,15 +114,13 @@ pub unsafe extern "C-unwind" fn ambuild(
     result.into_pg()
 }
 
-/// An unlogged index's init fork: just the meta page of an empty index.
+/// An unlogged index's init fork: the meta page and centroid of an empty index.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn ambuildempty(index_relation: pg_sys::Relation) {
     // SAFETY: PostgreSQL passes an open index.
     let index = unsafe { Index::from_raw(index_relation) }.init_fork();
     let meta = empty_meta(options::params(index_relation), column_dimensions(index_relation, MAX_DIMENSIONS, "hnsw"), opclass_metric(index_relation));
-    let mut page = index.extend_for_build(META_PAGE);
-    meta.encode(page.page().contents_mut(META_BYTES));
-    drop(page);
+    write_meta_and_centroid(&index, &meta, fit_encoder(&meta, std::iter::empty()).as_ref());
     index.log_all_pages();
 }
 
@@ -129,6 +131,7 @@ pub unsafe extern "C-unwind" fn ambuildphasename(phase: i64) -> *mut std::ffi::c
         PHASE_GRAPH => c"building graph".as_ptr().cast_mut(),
         PHASE_FINDABILITY => c"checking findability".as_ptr().cast_mut(),
         PHASE_WRITE => c"writing pages".as_ptr().cast_mut(),
+        PHASE_ENCODE => c"encoding vectors".as_ptr().cast_mut(),
         _ => std::ptr::null_mut(),
     }
 }
@@ -204,16 +207,22 @@ fn bytes_per_row(state: &BuildState) -> usize {
     4 * state.dimensions + 8 + 4 * state.params.max_degree(0) + 8
 }
 
+/// As many threads as the machine has cores and
+/// max_parallel_maintenance_workers allows (plus the backend's own).
+fn build_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // SAFETY: reading a GUC variable.
+    let allowed = unsafe { pg_sys::max_parallel_maintenance_workers } as usize + 1;
+    cores.min(allowed)
+}
+
 /// Builds the graph of the collected rows on as many threads as the
 /// machine and max_parallel_maintenance_workers allow; returns it with the
 /// TIDs of the rows that joined an element as duplicates.
 fn build_graph(state: &mut BuildState) -> (MemoryGraph, Duplicates) {
     let duplicates = group_duplicates(&mut state.vectors, &mut state.heap_tids, state.dimensions);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // SAFETY: reading a GUC variable.
-    let allowed = unsafe { pg_sys::max_parallel_maintenance_workers } as usize + 1;
     // Below a few thousand rows threads cost more than they save.
-    let threads = if state.heap_tids.len() < 10_000 { 1 } else { cores.min(allowed) };
+    let threads = if state.heap_tids.len() < 10_000 { 1 } else { build_threads() };
     let vectors = std::mem::take(&mut state.vectors);
     let mut phase = PHASE_LOAD;
     let mut report = |stage: BuildStage, done: usize, total: usize| {
@@ -230,7 +239,6 @@ fn build_graph(state: &mut BuildState) -> (MemoryGraph, Duplicates) {
         pgrx::check_for_interrupts!();
     };
     let graph = MemoryGraph::build_parallel(state.dimensions, state.metric.metric(), state.params, vectors, build_seed(), threads, &mut report);
-    report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
     (graph, duplicates)
 }
 
@@ -300,94 +308,154 @@ fn empty_meta(params: HnswParams, dimensions: usize, metric: StoredMetric) -> Me
         entry: Address::INVALID,
         insert_block: INVALID_BLOCK,
         free_block: INVALID_BLOCK,
+        code_bits: format::default_code_bits(dimensions, metric),
+        rotation_seed: ROTATION_SEED,
     }
 }
 
-/// Where each element and its neighbor tuple go: pages are filled in
-/// sequence, an element next to its neighbor tuple, elements in `order`.
+/// The seed of every index's code rotation (kept in the meta page, so a
+/// later version may choose otherwise).
+const ROTATION_SEED: u64 = 0x5241_4249_5451_0001;
+
+/// The encoder of a new index's codes, its centroid the mean of `vectors`
+/// (zero if there are none); `None` for an index without codes.
+fn fit_encoder<'a>(meta: &MetaPage, vectors: impl Iterator<Item = &'a [f32]>) -> Option<RabitqEncoder> {
+    let (dimensions, bits) = (meta.dimensions as usize, meta.code_bits as usize);
+    (bits > 0).then(|| RabitqEncoder::with_mean_centroid(dimensions, bits, meta.rotation_seed, vectors))
+}
+
+/// Writes the meta page (block 0) and the centroid tuples (blocks 1, ...)
+/// of a new index.
+fn write_meta_and_centroid(index: &Index, meta: &MetaPage, encoder: Option<&RabitqEncoder>) {
+    let mut page = index.extend_for_build(META_PAGE);
+    meta.encode(page.page().contents_mut(META_BYTES));
+    drop(page);
+    let Some(encoder) = encoder else { return };
+    let mut bytes = Vec::new();
+    for chunk in encoder.centroid().chunks(format::CENTROID_CHUNK) {
+        let mut page = index.extend_for_build(GRAPH_PAGE);
+        format::encode_centroid_chunk(chunk, &mut bytes);
+        assert_eq!(page.page().add_item(&bytes), Some(1), "a centroid tuple opens its page");
+    }
+}
+
+/// Where each tuple goes. Element tuples (the codes) fill pages of their
+/// own; then each element's vector tuple and neighbor tuple are written side
+/// by side (an expansion reads both), with its duplicates tuples after
+/// them. Both go in `order`, a recursive bisection of the vectors, so the
+/// elements one search meets, near each other in space, share pages
+/// (`cargo bench --bench layout` measured the orders).
 struct Layout {
     order: Vec<u32>,
     elements: Vec<Address>,
+    vectors: Vec<Address>,
     neighbors: Vec<Address>,
     /// The duplicates tuples of the elements that have some, in chain order.
     chains: HashMap<u32, Vec<Address>>,
     last_block: u32,
 }
 
-fn plan_layout(graph: &MemoryGraph, duplicates: &Duplicates) -> Layout {
-    let m = graph.params().m;
-    let element_space = item_space(format::element_bytes(graph.dim()));
-    let duplicates_space = item_space(format::DUPLICATES_BYTES);
-    let mut chains = HashMap::new();
-    let mut block = 1;
-    let mut free = EMPTY_PAGE_BYTES;
-    let mut next_offset = 1u16;
-    let place = |space: usize, block: &mut u32, free: &mut usize, next_offset: &mut u16| {
-        if *free < space {
-            *block += 1;
-            *free = EMPTY_PAGE_BYTES;
-            *next_offset = 1;
-        }
-        *free -= space;
-        *next_offset += 1;
-        Address { block: *block, offset: *next_offset - 1 }
-    };
-    let order = graph.breadth_first_order();
-    let mut elements = vec![Address::INVALID; graph.len()];
-    let mut neighbors = vec![Address::INVALID; graph.len()];
-    for &node in &order {
-        let neighbor_space = item_space(format::neighbors_bytes(m, graph.level(node)));
-        if free < element_space + neighbor_space && element_space + neighbor_space <= EMPTY_PAGE_BYTES {
-            free = 0; // start the pair on a fresh page
-        }
-        elements[node as usize] = place(element_space, &mut block, &mut free, &mut next_offset);
-        neighbors[node as usize] = place(neighbor_space, &mut block, &mut free, &mut next_offset);
-        if let Some(rows) = duplicates.get(&node) {
-            let tuples = rows.len().div_ceil(format::DUPLICATE_SLOTS);
-            let chain = (0..tuples).map(|_| place(duplicates_space, &mut block, &mut free, &mut next_offset)).collect();
-            chains.insert(node, chain);
-        }
-    }
-    let mut layout = Layout { order, elements, neighbors, chains, last_block: 1 };
-    layout.last_block = block;
-    layout
+/// Fills pages in sequence from `block` on.
+struct PagePlan {
+    block: u32,
+    free: usize,
+    next_offset: u16,
 }
 
-/// Writes the meta page and the in-memory graph to the (empty) index, then
-/// WAL-logs every page.
+impl PagePlan {
+    fn place(&mut self, space: usize) -> Address {
+        if self.free < space {
+            self.next_page();
+        }
+        self.free -= space;
+        self.next_offset += 1;
+        Address { block: self.block, offset: self.next_offset - 1 }
+    }
+
+    fn next_page(&mut self) {
+        self.block += 1;
+        self.free = EMPTY_PAGE_BYTES;
+        self.next_offset = 1;
+    }
+}
+
+/// The elements the page order keeps together at its finest: fewer than
+/// fit a page, so page boundaries cut few groups.
+const LEAF_ELEMENTS: usize = 8;
+
+fn plan_layout(graph: &MemoryGraph, duplicates: &Duplicates, meta: &MetaPage) -> Layout {
+    let m = graph.params().m;
+    let shape = meta.shape();
+    let order = bisection_order(graph.vectors(), graph.dim(), meta.metric.metric(), LEAF_ELEMENTS);
+    let mut plan = PagePlan { block: meta.centroid_blocks().end - 1, free: 0, next_offset: 1 };
+    let mut elements = vec![Address::INVALID; graph.len()];
+    for &node in &order {
+        elements[node as usize] = plan.place(item_space(shape.element_bytes()));
+    }
+    plan.free = 0;
+    let vector_space = item_space(shape.vector_bytes());
+    let duplicates_space = item_space(format::DUPLICATES_BYTES);
+    let mut vectors = vec![Address::INVALID; graph.len()];
+    let mut neighbors = vec![Address::INVALID; graph.len()];
+    let mut chains = HashMap::new();
+    for &node in &order {
+        let neighbor_space = item_space(format::neighbors_bytes(m, graph.level(node)));
+        if plan.free < vector_space + neighbor_space && vector_space + neighbor_space <= EMPTY_PAGE_BYTES {
+            plan.next_page(); // start the pair on a fresh page
+        }
+        vectors[node as usize] = plan.place(vector_space);
+        neighbors[node as usize] = plan.place(neighbor_space);
+        if let Some(rows) = duplicates.get(&node) {
+            let tuples = rows.len().div_ceil(format::DUPLICATE_SLOTS);
+            chains.insert(node, (0..tuples).map(|_| plan.place(duplicates_space)).collect());
+        }
+    }
+    Layout { order, elements, vectors, neighbors, chains, last_block: plan.block }
+}
+
+/// Writes the meta page, the centroid and the in-memory graph to the
+/// (empty) index, then WAL-logs every page.
 fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates) {
     let index = &state.index;
-    let layout = plan_layout(graph, duplicates);
     let mut meta = empty_meta(state.params, state.dimensions, state.metric);
+    let encoder = fit_encoder(&meta, (0..graph.len() as u32).map(|node| graph.vector(node)));
+    let codes = encode_elements(encoder.as_ref(), graph, build_threads());
+    report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
+    let code_bytes = meta.shape().code_bytes;
+    let layout = plan_layout(graph, duplicates, &meta);
     if let Some((entry, level)) = graph.entry() {
         meta.entry = layout.elements[entry as usize];
         meta.entry_level = level as u8;
         meta.insert_block = layout.last_block;
     }
-    let mut meta_page = index.extend_for_build(META_PAGE);
-    meta.encode(meta_page.page().contents_mut(META_BYTES));
-    drop(meta_page);
+    write_meta_and_centroid(index, &meta, encoder.as_ref());
 
     let m = state.params.m;
     let mut page: Option<BuildPage> = None;
     let mut bytes = Vec::new();
     let mut links = Vec::new();
-    let write = |at: Address, item: &[u8], page: &mut Option<BuildPage>| {
+    let mut write = |at: Address, item: &[u8]| {
         while page.as_ref().is_none_or(|p| p.block() < at.block) {
-            *page = None; // release the full page first
-            *page = Some(index.extend_for_build(GRAPH_PAGE));
+            page = None; // release the full page first
+            page = Some(index.extend_for_build(GRAPH_PAGE));
         }
         let offset = page.as_mut().expect("opened above").page().add_item(item);
         assert_eq!(offset, Some(at.offset), "the planned layout matches the pages");
     };
     for &node in &layout.order {
-        let element_at = layout.elements[node as usize];
-        let neighbors_at = layout.neighbors[node as usize];
-        let chain = layout.chains.get(&node).map_or(&[][..], Vec::as_slice);
-        let head = chain.first().copied().unwrap_or(Address::INVALID);
-        format::encode_element(graph.level(node), state.heap_tids[node as usize], neighbors_at, head, graph.vector(node), &mut bytes);
-        format::set_element_duplicate_count(&mut bytes, duplicates.get(&node).map_or(0, Vec::len));
-        write(element_at, &bytes, &mut page);
+        let n = node as usize;
+        let code = &codes[n * code_bytes..(n + 1) * code_bytes];
+        format::encode_element(graph.level(node), state.heap_tids[n], layout.neighbors[n], layout.vectors[n], code, &mut bytes);
+        if let Some(chain) = layout.chains.get(&node) {
+            format::set_element_duplicates(&mut bytes, chain[0]);
+            format::set_element_duplicate_count(&mut bytes, duplicates[&node].len());
+        }
+        write(layout.elements[n], &bytes);
+    }
+    for &node in &layout.order {
+        let n = node as usize;
+        format::encode_vector(graph.vector(node), &mut bytes);
+        write(layout.vectors[n], &bytes);
         format::encode_empty_neighbors(m, graph.level(node), &mut bytes);
         for level in 0..=graph.level(node) {
             links.clear();
@@ -395,12 +463,12 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates)
             let verdicts = (level == 0).then(|| graph.layer0_verdicts(node)).flatten().map(|verdicts| StoredVerdict::of_list(graph.links(node, 0), verdicts));
             format::write_layer(&mut bytes, m, level, &links, verdicts.as_deref());
         }
-        write(neighbors_at, &bytes, &mut page);
-        if let Some(rows) = duplicates.get(&node) {
+        write(layout.neighbors[n], &bytes);
+        if let (Some(rows), Some(chain)) = (duplicates.get(&node), layout.chains.get(&node)) {
             for (i, tids) in rows.chunks(format::DUPLICATE_SLOTS).enumerate() {
                 let next = chain.get(i + 1).copied().unwrap_or(Address::INVALID);
                 format::encode_duplicates(tids, next, &mut bytes);
-                write(chain[i], &bytes, &mut page);
+                write(chain[i], &bytes);
             }
         }
     }
@@ -408,6 +476,39 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates)
     index.log_all_pages();
 }
 
+/// Every element's code, in node order (empty without an encoder), on
+/// `threads` threads: the backend's own encodes the first share and
+/// reports the "encoding vectors" phase's progress (scaled to all shares).
+fn encode_elements(encoder: Option<&RabitqEncoder>, graph: &MemoryGraph, threads: usize) -> Vec<u8> {
+    let Some(encoder) = encoder else { return Vec::new() };
+    report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_ENCODE);
+    report_progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, graph.len() as i64);
+    let code_bytes = encoder.code_bytes();
+    let mut codes = vec![0; graph.len() * code_bytes];
+    let share = graph.len().div_ceil(threads.max(1)).max(1);
+    let encode = |first: usize, codes: &mut [u8], progress: &mut dyn FnMut(usize)| {
+        for (i, code) in codes.chunks_exact_mut(code_bytes).enumerate() {
+            encoder.encode_into(graph.vector((first + i) as u32), code);
+            progress(i);
+        }
+    };
+    std::thread::scope(|scope| {
+        let mut shares = codes.chunks_mut(share * code_bytes).enumerate();
+        let own = shares.next();
+        for (i, codes) in shares {
+            scope.spawn(move || encode(i * share, codes, &mut |_| {}));
+        }
+        if let Some((_, codes)) = own {
+            encode(0, codes, &mut |done| {
+                if done % PROGRESS_EVERY == 0 {
+                    report_progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, (done * threads) as i64);
+                    pgrx::check_for_interrupts!();
+                }
+            });
+        }
+    });
+    codes
+}
 
 /// Builds are deterministic for a given table, which keeps tests and
 /// benchmarks repeatable.

@@ -1,8 +1,8 @@
 //! `hnsw_last_scan()`: what the last hnsw index scan of this backend did,
-//! to explain a query's cost (how many exact distances, neighbor lists and
-//! pages its searches took). A scan's counters start at zero when it runs
-//! its first search and grow with every search and row after that, so
-//! after a query they describe its last hnsw scan.
+//! to explain a query's cost (how many exact distances, code estimates,
+//! neighbor lists and pages its searches took). A scan's counters start at
+//! zero when it runs its first search and grow with every search and row
+//! after that, so after a query they describe its last hnsw scan.
 
 use std::cell::Cell;
 
@@ -17,6 +17,8 @@ pub struct ScanCounters {
     pub ef: u64,
     /// Exact distances computed.
     pub distances: u64,
+    /// Distances estimated from codes.
+    pub estimates: u64,
     /// Neighbor lists read: the elements the searches expanded, every layer.
     pub neighbor_lists: u64,
     /// Index pages each search pinned, summed over the searches.
@@ -48,6 +50,7 @@ fn hnsw_last_scan() -> TableIterator<
         name!(searches, i64),
         name!(ef_search, i64),
         name!(distances, i64),
+        name!(estimates, i64),
         name!(neighbor_lists, i64),
         name!(pages, i64),
         name!(rows, i64),
@@ -55,5 +58,13 @@ fn hnsw_last_scan() -> TableIterator<
 > {
     let c = LAST_SCAN.get();
     let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    TableIterator::once((signed(c.searches), signed(c.ef), signed(c.distances), signed(c.neighbor_lists), signed(c.pages), signed(c.rows)))
+    TableIterator::once((
+        signed(c.searches),
+        signed(c.ef),
+        signed(c.distances),
+        signed(c.estimates),
+        signed(c.neighbor_lists),
+        signed(c.pages),
+        signed(c.rows),
+    ))
 }

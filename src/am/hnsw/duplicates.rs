@@ -16,7 +16,7 @@
 //! Scans read the element, then the chain, one page at a time: a row whose
 //! insert they miss belongs to a transaction their snapshot cannot see.
 
-use super::format::{self, Address, Duplicates, ElementState, GRAPH_PAGE};
+use super::format::{self, Address, Duplicates, ElementState, Shape, GRAPH_PAGE};
 use super::graph::{append_duplicates, decode_element};
 use crate::am::DeadRows;
 use crate::storage::{corrupted, Index, PageMut, PageRef, WalRecord};
@@ -25,10 +25,10 @@ use crate::storage::{corrupted, Index, PageMut, PageRef, WalRecord};
 /// False if the element is no longer live (VACUUM deleted it since the
 /// insert found it) or its chain is at its limit: the caller then stores
 /// the row as an element of its own.
-pub fn add_duplicate(index: &Index, dimensions: usize, element: Address, heap_tid: Address) -> bool {
+pub fn add_duplicate(index: &Index, shape: Shape, element: Address, heap_tid: Address) -> bool {
     let head = {
         let page = index.read(element.block, GRAPH_PAGE);
-        let current = decode_element(index, page.page(), element, dimensions);
+        let current = decode_element(index, page.page(), element, shape);
         if current.state() != ElementState::Live || current.duplicate_count() >= format::MAX_DUPLICATES {
             return false;
         }
@@ -38,7 +38,7 @@ pub fn add_duplicate(index: &Index, dimensions: usize, element: Address, heap_ti
         let mut pair = ElementAndTuple::lock(index, element, head);
         let (live, still_head, count) = {
             let page = pair.record.page(pair.element_slot);
-            let current = decode_element(index, page.as_ref(), element, dimensions);
+            let current = decode_element(index, page.as_ref(), element, shape);
             (current.state() == ElementState::Live, current.duplicates() == head, current.duplicate_count())
         };
         if !live || count >= format::MAX_DUPLICATES {
@@ -58,7 +58,7 @@ pub fn add_duplicate(index: &Index, dimensions: usize, element: Address, heap_ti
     let mut pair = ElementAndTuple::lock(index, element, new_head);
     let (live, head, count) = {
         let page = pair.record.page(pair.element_slot);
-        let current = decode_element(index, page.as_ref(), element, dimensions);
+        let current = decode_element(index, page.as_ref(), element, shape);
         (current.state() == ElementState::Live, current.duplicates(), current.duplicate_count())
     };
     let added = live && count < format::MAX_DUPLICATES;
@@ -93,7 +93,7 @@ pub fn read_chain(index: &Index, head: Address, out: &mut Vec<Address>) {
 
 /// Removes the dead rows from the chain of a live element; returns how many.
 /// Each tuple changes in one WAL record with the element's count.
-pub fn remove_dead(index: &Index, dimensions: usize, element: Address, head: Address, dead_rows: &DeadRows) -> usize {
+pub fn remove_dead(index: &Index, shape: Shape, element: Address, head: Address, dead_rows: &DeadRows) -> usize {
     let mut removed = 0;
     let mut steps = ChainSteps::new(index);
     let mut at = head;
@@ -111,7 +111,7 @@ pub fn remove_dead(index: &Index, dimensions: usize, element: Address, head: Add
             let mut pair = ElementAndTuple::lock(index, element, at);
             let count = {
                 let page = pair.record.page(pair.element_slot);
-                decode_element(index, page.as_ref(), element, dimensions).duplicate_count()
+                decode_element(index, page.as_ref(), element, shape).duplicate_count()
             };
             let mut page = pair.record.page(pair.tuple_slot);
             let bytes = duplicates_bytes(index, &mut page, at);
@@ -158,18 +158,8 @@ struct ElementAndTuple {
 impl ElementAndTuple {
     fn lock(index: &Index, element: Address, tuple: Address) -> Self {
         let mut record = WalRecord::start(index);
-        let mut lock = |block| record.register(index.lock_exclusive(block, GRAPH_PAGE));
-        let (element_slot, tuple_slot) = if element.block == tuple.block {
-            let slot = lock(element.block);
-            (slot, slot)
-        } else if element.block < tuple.block {
-            let element_slot = lock(element.block);
-            (element_slot, lock(tuple.block))
-        } else {
-            let tuple_slot = lock(tuple.block);
-            (lock(element.block), tuple_slot)
-        };
-        Self { record, element_slot, tuple_slot }
+        let slots = record.register_in_block_order(index, &[element.block, tuple.block], GRAPH_PAGE);
+        Self { record, element_slot: slots[0], tuple_slot: slots[1] }
     }
 
     /// Appends `heap_tid` to the tuple at `at` if it has room.

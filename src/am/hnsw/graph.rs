@@ -3,15 +3,16 @@
 //! the placement of new elements.
 
 use vector_core::distance::Metric;
-use vector_core::hnsw::{Graph, GraphMut, HashVisited, HnswParams, LinkVerdict};
+use vector_core::hnsw::{EstimateQuery, EstimatingGraph, Graph, GraphMut, HashVisited, HnswParams, LinkVerdict};
+use vector_core::quant::{Estimate, RabitqEncoder};
 
 use super::counters::ScanCounters;
 use super::duplicates;
 use super::format::{
-    self, Address, Element, ElementState, MetaPage, Neighbors, StoredMetric, StoredVerdict, GRAPH_PAGE, META_BLOCK, META_BYTES,
-    META_PAGE,
+    self, Address, Element, ElementState, MetaPage, Neighbors, Shape, StoredMetric, StoredVerdict, GRAPH_PAGE, META_BLOCK,
+    META_BYTES, META_PAGE,
 };
-use crate::storage::{corrupted, item_space, Index, PageRef, Pinned, PinnedPages, WalRecord, INVALID_BLOCK};
+use crate::storage::{corrupted, item_space, BlockNumber, Index, PageRef, Pinned, PinnedPages, WalRecord, INVALID_BLOCK};
 
 impl StoredMetric {
     pub fn metric(self) -> Metric {
@@ -35,6 +36,26 @@ fn decode_meta(index: &Index, page: PageRef<'_>) -> MetaPage {
     MetaPage::decode(bytes).unwrap_or_else(|e| crate::am::bad_meta(index, e))
 }
 
+/// The encoder of the index's codes, `None` for an index without codes
+/// (L1): the meta page's bits and seed and the centroid its tuples hold.
+pub fn read_encoder(index: &Index, meta: &MetaPage) -> Option<RabitqEncoder> {
+    if meta.code_bits == 0 {
+        return None;
+    }
+    let dimensions = meta.dimensions as usize;
+    let mut centroid = Vec::with_capacity(dimensions);
+    for block in meta.centroid_blocks() {
+        let page = index.read(block, GRAPH_PAGE);
+        let chunk = page.page().item(1).and_then(|bytes| format::decode_centroid_chunk(bytes).ok());
+        let chunk = chunk.unwrap_or_else(|| corrupted(index, block, "lacks its centroid tuple"));
+        centroid.extend_from_slice(chunk);
+    }
+    if centroid.len() != dimensions {
+        corrupted(index, 1, "holds a centroid of the wrong dimension");
+    }
+    Some(RabitqEncoder::new(dimensions, meta.code_bits as usize, meta.rotation_seed, centroid))
+}
+
 /// Changes the meta page under one WAL record.
 pub fn update_meta(index: &Index, change: impl FnOnce(&mut MetaPage)) {
     let buffer = index.lock_exclusive(META_BLOCK, META_PAGE);
@@ -49,13 +70,15 @@ pub fn update_meta(index: &Index, change: impl FnOnce(&mut MetaPage)) {
 pub struct PageGraph {
     index: Index,
     pages: PinnedPages,
-    dimensions: usize,
+    shape: Shape,
     m: usize,
     score: fn(&[f32], &[f32]) -> f32,
     /// The vector `distance_between` last loaded, by address.
     cached: Option<(Address, Vec<f32>)>,
-    /// Exact distances computed and neighbor lists read so far.
+    /// Exact distances and code estimates computed, and neighbor lists
+    /// read so far.
     distances_computed: u64,
+    estimates_computed: u64,
     lists_read: u64,
     /// The layer-0 list `update_neighbors` is changing (owner, links) and
     /// the verdicts stored with it; what `cache_verdicts` kept for the list
@@ -69,11 +92,12 @@ impl PageGraph {
         Self {
             index,
             pages: PinnedPages::new(index),
-            dimensions: meta.dimensions as usize,
+            shape: meta.shape(),
             m: meta.m as usize,
             score: meta.metric.metric().score_fn(),
             cached: None,
             distances_computed: 0,
+            estimates_computed: 0,
             lists_read: 0,
             stored_verdicts: None,
             new_verdicts: None,
@@ -83,6 +107,7 @@ impl PageGraph {
     /// What this graph has done so far, into a scan's counters.
     pub fn count_into(&self, counters: &mut ScanCounters) {
         counters.distances += self.distances_computed;
+        counters.estimates += self.estimates_computed;
         counters.neighbor_lists += self.lists_read;
         counters.pages += self.pages.pins_taken();
     }
@@ -92,13 +117,22 @@ impl PageGraph {
     }
 
     /// Runs `f` on the element at `node`. The page is pinned, not locked:
-    /// `f` may read only the vector, heap TID and state (the format's
-    /// immutable parts; a state change is a single byte).
+    /// `f` may read only the code, the vector's address and the state (the
+    /// format's immutable parts; a state change is a single byte).
     fn with_element<R>(&mut self, node: Address, f: impl FnOnce(Element<'_>) -> R) -> R {
         self.pages.trim();
         let pinned = self.pages.pin(node.block);
-        let element = decode_element(&self.index, self.pages.page(pinned), node, self.dimensions);
+        let element = decode_element(&self.index, self.pages.page(pinned), node, self.shape);
         f(element)
+    }
+
+    /// Runs `f` on the full vector of the element at `node` (pinned: a
+    /// vector changes only in a free slot being reused, which no search
+    /// walks; see SCAN_LOCK).
+    fn with_vector<R>(&mut self, node: Address, f: impl FnOnce(&[f32]) -> R) -> R {
+        let at = self.with_element(node, |element| element.vector());
+        let pinned = self.pages.pin(at.block);
+        f(decode_vector(&self.index, self.pages.page(pinned), at, self.shape))
     }
 
     /// Appends the heap TIDs of a live element (its own row's and its
@@ -108,7 +142,7 @@ impl PageGraph {
         self.pages.trim();
         let head = {
             let lock = self.pages.shared(node.block);
-            let element = decode_element(&self.index, lock.page(), node, self.dimensions);
+            let element = decode_element(&self.index, lock.page(), node, self.shape);
             if element.state() != ElementState::Live {
                 return false;
             }
@@ -131,7 +165,7 @@ impl PageGraph {
         self.lists_read += 1;
         self.pages.trim();
         let lock = self.pages.shared(node.block);
-        let element = decode_element(&self.index, lock.page(), node, self.dimensions);
+        let element = decode_element(&self.index, lock.page(), node, self.shape);
         let at = element.neighbors();
         if element.state() == ElementState::Free {
             return at;
@@ -165,9 +199,15 @@ impl PageGraph {
 }
 
 /// The element at `node` on a locked or pinned page; an ERROR if there is none.
-pub(super) fn decode_element<'p>(index: &Index, page: PageRef<'p>, node: Address, dimensions: usize) -> Element<'p> {
+pub(super) fn decode_element<'p>(index: &Index, page: PageRef<'p>, node: Address, shape: Shape) -> Element<'p> {
     let bytes = page.item(node.offset).unwrap_or_else(|| corrupted(index, node.block, "lacks a linked element"));
-    Element::decode(bytes, dimensions).unwrap_or_else(|e| corrupted(index, node.block, &e.to_string()))
+    Element::decode(bytes, shape).unwrap_or_else(|e| corrupted(index, node.block, &e.to_string()))
+}
+
+/// The vector tuple at `at` on a pinned page; an ERROR if there is none.
+fn decode_vector<'p>(index: &Index, page: PageRef<'p>, at: Address, shape: Shape) -> &'p [f32] {
+    let bytes = page.item(at.offset).unwrap_or_else(|| corrupted(index, at.block, "lacks an element's vector"));
+    format::decode_vector(bytes, shape.dimensions).unwrap_or_else(|e| corrupted(index, at.block, &e.to_string()))
 }
 
 impl Graph for PageGraph {
@@ -182,32 +222,34 @@ impl Graph for PageGraph {
     fn distance(&mut self, query: &[f32], node: Address) -> f32 {
         self.distances_computed += 1;
         let score = self.score;
-        self.with_element(node, |element| score(query, element.vector()))
+        self.with_vector(node, |vector| score(query, vector))
     }
 
-    /// Overlaps the cache misses of a batch: pin every page and prefetch
-    /// its line pointer, then prefetch every element, then score them.
+    /// Overlaps the cache misses of a batch: the elements' pages first (to
+    /// learn where the vectors are), then every vector page pinned and its
+    /// line pointer prefetched, then every vector prefetched, then scored.
     fn distances(&mut self, query: &[f32], nodes: &[Address], out: &mut Vec<f32>) {
         self.distances_computed += nodes.len() as u64;
         out.clear();
         self.pages.trim();
-        let pinned: Vec<Pinned> = nodes.iter().map(|node| self.pages.pin(node.block)).collect();
-        for (node, &pin) in nodes.iter().zip(&pinned) {
-            self.pages.page(pin).prefetch_line_pointer(node.offset);
+        let vectors: Vec<Address> = nodes.iter().map(|&node| self.with_element(node, |element| element.vector())).collect();
+        let pinned: Vec<Pinned> = vectors.iter().map(|at| self.pages.pin(at.block)).collect();
+        for (at, &pin) in vectors.iter().zip(&pinned) {
+            self.pages.page(pin).prefetch_line_pointer(at.offset);
         }
-        let lines = format::element_bytes(self.dimensions).div_ceil(64);
-        let items: Vec<&[u8]> = nodes
+        let lines = self.shape.vector_bytes().div_ceil(64);
+        let items: Vec<&[u8]> = vectors
             .iter()
             .zip(&pinned)
-            .map(|(node, &pin)| {
-                let bytes = self.pages.page(pin).item(node.offset).unwrap_or_else(|| corrupted(&self.index, node.block, "lacks a linked element"));
+            .map(|(at, &pin)| {
+                let bytes = self.pages.page(pin).item(at.offset).unwrap_or_else(|| corrupted(&self.index, at.block, "lacks an element's vector"));
                 vector_core::distance::prefetch(bytes.as_ptr(), lines);
                 bytes
             })
             .collect();
-        for (node, bytes) in nodes.iter().zip(items) {
-            let element = Element::decode(bytes, self.dimensions).unwrap_or_else(|e| corrupted(&self.index, node.block, &e.to_string()));
-            out.push((self.score)(query, element.vector()));
+        for (at, bytes) in vectors.iter().zip(items) {
+            let vector = format::decode_vector(bytes, self.shape.dimensions).unwrap_or_else(|e| corrupted(&self.index, at.block, &e.to_string()));
+            out.push((self.score)(query, vector));
         }
     }
 
@@ -225,7 +267,7 @@ impl Graph for PageGraph {
 
     fn load_vector(&mut self, node: Address, out: &mut Vec<f32>) {
         out.clear();
-        self.with_element(node, |element| out.extend_from_slice(element.vector()));
+        self.with_vector(node, |vector| out.extend_from_slice(vector));
     }
 
     fn neighbors(&mut self, node: Address, level: usize, out: &mut Vec<Address>) {
@@ -269,6 +311,31 @@ impl Graph for PageGraph {
     /// Deleted or already freed; the state byte may be read under the pin.
     fn is_deleted(&mut self, node: Address) -> bool {
         self.with_element(node, |element| element.state() != ElementState::Live)
+    }
+}
+
+impl EstimatingGraph for PageGraph {
+    /// Reads the codes in place: pins every element page and prefetches
+    /// each code before the estimates.
+    fn estimates(&mut self, query: &EstimateQuery, nodes: &[Address], out: &mut Vec<Estimate>) {
+        self.estimates_computed += nodes.len() as u64;
+        out.clear();
+        self.pages.trim();
+        let pinned: Vec<Pinned> = nodes.iter().map(|node| self.pages.pin(node.block)).collect();
+        let lines = self.shape.element_bytes().div_ceil(64);
+        let items: Vec<&[u8]> = nodes
+            .iter()
+            .zip(&pinned)
+            .map(|(node, &pin)| {
+                let bytes = self.pages.page(pin).item(node.offset).unwrap_or_else(|| corrupted(&self.index, node.block, "lacks a linked element"));
+                vector_core::distance::prefetch(bytes.as_ptr(), lines);
+                bytes
+            })
+            .collect();
+        for (node, bytes) in nodes.iter().zip(items) {
+            let element = Element::decode(bytes, self.shape).unwrap_or_else(|e| corrupted(&self.index, node.block, &e.to_string()));
+            out.push(query.score(element.code()));
+        }
     }
 }
 
@@ -331,82 +398,107 @@ impl GraphMut for PageGraph {
     }
 }
 
+/// A row about to become an element: its heap TID, prepared vector, code
+/// and drawn level.
+pub struct NewElement<'a> {
+    pub heap_tid: Address,
+    pub vector: &'a [f32],
+    pub code: &'a [u8],
+    pub level: usize,
+}
+
 /// Stores a new, unlinked element and returns its address and level. A slot
 /// VACUUM freed is reused whenever there is one, so the index does not grow
 /// across delete and insert cycles; the element's level is then capped at
 /// what the slot's neighbor tuple holds (a rare, harmless bend of the level
 /// distribution). The caller links it with `hnsw::insert`.
-pub fn add_element(index: &Index, meta: &MetaPage, heap_tid: Address, vector: &[f32], level: usize) -> (Address, usize) {
+pub fn add_element(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> (Address, usize) {
     if meta.free_block != INVALID_BLOCK {
-        if let Some(placed) = reuse_free_slot(index, meta, heap_tid, vector, level) {
+        if let Some(placed) = reuse_free_slot(index, meta, new) {
             return placed;
         }
     }
-    (append_element(index, meta.m as usize, heap_tid, vector, level), level)
+    (append_element(index, meta, new), new.level)
+}
+
+/// A freed element found on a page: its offset, the addresses of its
+/// neighbor and vector tuples, and the highest level its neighbor tuple holds.
+struct FreeSlot {
+    offset: u16,
+    neighbors: Address,
+    vector: Address,
+    top_level: usize,
+}
+
+/// The freed elements on one page.
+fn free_slots(index: &Index, block: BlockNumber, shape: Shape, m: usize) -> Vec<FreeSlot> {
+    let mut free: Vec<FreeSlot> = {
+        let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { return Vec::new() };
+        let page = page.page();
+        let elements = (1..=page.max_offset()).filter_map(|offset| Some((offset, Element::decode(page.item(offset)?, shape).ok()?)));
+        elements
+            .filter(|(_, e)| e.state() == ElementState::Free)
+            .map(|(offset, e)| FreeSlot { offset, neighbors: e.neighbors(), vector: e.vector(), top_level: 0 })
+            .collect()
+    };
+    // The neighbor tuples may be on other pages: read after this one is let go.
+    for slot in &mut free {
+        let page = index.read(slot.neighbors.block, GRAPH_PAGE);
+        let layers = page.page().item(slot.neighbors.offset).and_then(|bytes| Neighbors::decode(bytes, m).ok()).map(|n| n.layers());
+        slot.top_level = layers.unwrap_or_else(|| corrupted(index, slot.neighbors.block, "lacks a free element's neighbor tuple")) - 1;
+    }
+    free
 }
 
 /// Looks for a freed element from the meta page's hint on, preferring one
-/// whose neighbor tuple has room for `level`; forgets the hint when there is
-/// none left.
-fn reuse_free_slot(index: &Index, meta: &MetaPage, heap_tid: Address, vector: &[f32], level: usize) -> Option<(Address, usize)> {
-    let dimensions = meta.dimensions as usize;
+/// whose neighbor tuple has room for the new level; forgets the hint when
+/// there is none left.
+fn reuse_free_slot(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> Option<(Address, usize)> {
+    let shape = meta.shape();
     let m = meta.m as usize;
     for block in meta.free_block..index.block_count() {
-        // (offset, levels its neighbor tuple holds) of the free slots here
-        let free: Vec<(u16, usize)> = {
-            let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
-            let page = page.page();
-            (1..=page.max_offset())
-                .filter_map(|offset| {
-                    let e = Element::decode(page.item(offset)?, dimensions).ok()?;
-                    if e.state() != ElementState::Free || e.neighbors().block != block {
-                        return None;
-                    }
-                    let layers = Neighbors::decode(page.item(e.neighbors().offset)?, m).ok()?.layers();
-                    Some((offset, layers - 1))
-                })
-                .collect()
-        };
-        let best = free.iter().filter(|&&(_, top)| top >= level).min_by_key(|&&(_, top)| top);
-        let Some(&(offset, slot_level)) = best.or_else(|| free.iter().max_by_key(|&&(_, top)| top)) else { continue };
-        let level = level.min(slot_level);
-        // Recheck under the exclusive lock: another insert may have taken it.
-        let buffer = index.lock_exclusive(block, GRAPH_PAGE);
-        let element = buffer.page().item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok());
-        let Some(element) = element.filter(|e| e.state() == ElementState::Free) else { continue };
-        let neighbors_at = element.neighbors();
+        let free = free_slots(index, block, shape, m);
+        let best = free.iter().filter(|slot| slot.top_level >= new.level).min_by_key(|slot| slot.top_level);
+        let Some(slot) = best.or_else(|| free.iter().max_by_key(|slot| slot.top_level)) else { continue };
+        let level = new.level.min(slot.top_level);
+        // The element, its vector and its neighbor tuple change together;
+        // recheck under the exclusive locks: another insert may have taken it.
         let mut record = WalRecord::start(index);
-        let slot = record.register(buffer);
-        let mut page = record.page(slot);
-        format::reuse_element(page.item_mut(offset).expect("checked"), level, heap_tid, vector);
-        format::clear_layers(page.item_mut(neighbors_at.offset).expect("checked"), m);
+        let slots = record.register_in_block_order(index, &[block, slot.vector.block, slot.neighbors.block], GRAPH_PAGE);
+        let still_free = record.page(slots[0]).as_ref().item(slot.offset).and_then(|bytes| Element::decode(bytes, shape).ok()).is_some_and(|e| e.state() == ElementState::Free);
+        if !still_free {
+            continue;
+        }
+        format::reuse_element(record.page(slots[0]).item_mut(slot.offset).expect("checked"), level, new.heap_tid, new.code);
+        let mut vector_page = record.page(slots[1]);
+        let vector_bytes = vector_page.item_mut(slot.vector.offset).unwrap_or_else(|| corrupted(index, slot.vector.block, "lacks a free element's vector"));
+        format::write_vector(vector_bytes, new.vector);
+        format::clear_layers(record.page(slots[2]).item_mut(slot.neighbors.offset).expect("read above"), m);
         record.commit();
         if block != meta.free_block {
             update_meta(index, |meta| meta.free_block = block);
         }
-        return Some((Address { block, offset }, level));
+        return Some((Address { block, offset: slot.offset }, level));
     }
     update_meta(index, |meta| meta.free_block = INVALID_BLOCK);
     None
 }
 
-/// Appends an element and its empty neighbor tuple to the last page, or to
-/// a new one.
-fn append_element(index: &Index, m: usize, heap_tid: Address, vector: &[f32], level: usize) -> Address {
-    let mut element_bytes = Vec::new();
+/// Appends an element with its empty neighbor tuple and its vector tuple:
+/// all three on the last page when they fit there, else on new pages.
+fn append_element(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> Address {
     let mut neighbor_bytes = Vec::new();
-    format::encode_empty_neighbors(m, level, &mut neighbor_bytes);
-    let needed = item_space(format::element_bytes(vector.len())) + item_space(neighbor_bytes.len());
+    format::encode_empty_neighbors(meta.m as usize, new.level, &mut neighbor_bytes);
+    let mut vector_bytes = Vec::new();
+    format::encode_vector(new.vector, &mut vector_bytes);
+    let element_bytes = meta.shape().element_bytes();
+    let needed = item_space(element_bytes) + item_space(vector_bytes.len()) + item_space(neighbor_bytes.len());
     let mut append = Append::start(index, needed);
-    let slot = append.slot;
-    // Both tuples on one page when they fit; a very large element gets its
-    // neighbor tuple on the next page.
-    let neighbors_slot = if append.record.page(slot).as_ref().free_space() + 4 >= needed { slot } else { append.new_page(index) };
-    let neighbors_offset = append.record.page(neighbors_slot).add_item(&neighbor_bytes).expect("room was checked");
-    let neighbors_at = Address { block: append.record.block(neighbors_slot), offset: neighbors_offset };
-    format::encode_element(level, heap_tid, neighbors_at, Address::INVALID, vector, &mut element_bytes);
-    let offset = append.record.page(slot).add_item(&element_bytes).expect("room was checked");
-    let address = Address { block: append.record.block(slot), offset };
+    let vector_at = append.add(index, &vector_bytes);
+    let neighbors_at = append.add(index, &neighbor_bytes);
+    let mut element = Vec::with_capacity(element_bytes);
+    format::encode_element(new.level, new.heap_tid, neighbors_at, vector_at, new.code, &mut element);
+    let address = append.add(index, &element);
     append.commit();
     address
 }
@@ -416,9 +508,7 @@ pub fn append_duplicates(index: &Index, heap_tid: Address, next: Address) -> Add
     let mut bytes = Vec::new();
     format::encode_duplicates(&[heap_tid], next, &mut bytes);
     let mut append = Append::start(index, item_space(bytes.len()));
-    let slot = append.slot;
-    let offset = append.record.page(slot).add_item(&bytes).expect("room was checked");
-    let address = Address { block: append.record.block(slot), offset };
+    let address = append.add(index, &bytes);
     append.commit();
     address
 }
@@ -447,6 +537,16 @@ impl Append {
             _ => append.new_page(index),
         };
         append
+    }
+
+    /// Adds an item to the page being filled, or to a new one if it has no
+    /// room left.
+    fn add(&mut self, index: &Index, item: &[u8]) -> Address {
+        if !self.record.page(self.slot).as_ref().fits(item.len()) {
+            self.slot = self.new_page(index);
+        }
+        let offset = self.record.page(self.slot).add_item(item).expect("room was checked");
+        Address { block: self.record.block(self.slot), offset }
     }
 
     fn new_page(&mut self, index: &Index) -> usize {

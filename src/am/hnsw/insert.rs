@@ -14,11 +14,11 @@ use pgrx::prelude::*;
 use pgrx::pg_sys;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
-use vector_core::hnsw::{self, Graph, LevelGenerator};
+use vector_core::hnsw::{self, EstimateQuery, Graph, LevelGenerator};
 
 use super::format::{Address, UPDATE_LOCK};
 use super::duplicates::add_duplicate;
-use super::graph::{add_element, read_meta, PageGraph};
+use super::graph::{add_element, read_encoder, read_meta, NewElement, PageGraph};
 use super::prepare_vector;
 use crate::storage::Index;
 use crate::vector::PgVector;
@@ -72,12 +72,18 @@ pub fn insert_vector(index: &Index, heap_tid: Address, vector: &[f32]) {
     let level = RNG.with(|rng| LevelGenerator::new(&params).draw(&mut *rng.borrow_mut())).min(max_level);
     let mut graph = PageGraph::open(*index, &meta);
     let mut visited = graph.new_visited();
-    let plan = hnsw::plan_insert(&mut graph, &params, vector, level, &mut visited);
-    let own_score = meta.metric.metric().score_fn()(vector, vector);
+    let metric = meta.metric.metric();
+    let encoder = read_encoder(index, &meta);
+    let plan = match encoder.as_ref().and_then(|encoder| EstimateQuery::new(encoder, vector, metric)) {
+        Some(query) => hnsw::plan_insert_estimated(&mut graph, &params, &query, level, &mut visited),
+        None => hnsw::plan_insert(&mut graph, &params, vector, level, &mut visited),
+    };
+    let own_score = metric.score_fn()(vector, vector);
     let original = plan.as_ref().and_then(|plan| plan.exact_duplicate(&mut graph, vector, own_score));
-    if original.is_some_and(|original| add_duplicate(index, meta.dimensions as usize, original, heap_tid)) {
+    if original.is_some_and(|original| add_duplicate(index, meta.shape(), original, heap_tid)) {
         return;
     }
-    let (node, level) = add_element(index, &meta, heap_tid, vector, level);
+    let code = encoder.map(|encoder| encoder.encode(vector)).unwrap_or_default();
+    let (node, level) = add_element(index, &meta, &NewElement { heap_tid, vector, code: &code, level });
     hnsw::link_planned(&mut graph, &params, node, vector, level, plan, &mut visited);
 }

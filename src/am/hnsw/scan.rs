@@ -20,11 +20,11 @@ use std::collections::{HashSet, VecDeque};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use vector_core::check_same_dimensions;
-use vector_core::hnsw::{knn_search, Graph};
+use vector_core::hnsw::{knn_search, knn_search_estimated, EstimateQuery, Graph, SearchCounters};
 
 use super::{counters, duplicates};
-use super::format::{Address, Element, ElementState, GRAPH_PAGE, SCAN_LOCK};
-use super::graph::{read_meta, PageGraph};
+use super::format::{Address, Element, ElementState, Shape, GRAPH_PAGE, SCAN_LOCK};
+use super::graph::{read_encoder, read_meta, PageGraph};
 use super::options::{IterativeScan, EF_SEARCH, ITERATIVE_SCAN, MAX_SCAN_TUPLES};
 use super::prepare_vector;
 use crate::am::scan;
@@ -35,11 +35,18 @@ use crate::vector::OrRaise;
 enum Phase {
     #[default]
     NotStarted,
-    /// Graph searches for this prepared query; `exhausted` once a search
-    /// found fewer than ef elements (it saw the whole reachable graph).
-    Searching { query: Vec<f32>, ef: usize, exhausted: bool },
+    /// Graph searches for this prepared query, walked by code estimates
+    /// when the index has codes; `exhausted` once a search found fewer
+    /// than ef elements (it saw the whole reachable graph).
+    Searching { query: Query, ef: usize, exhausted: bool },
     /// A query with no direction: every element, from this page on.
-    EveryElement { next_block: BlockNumber, dimensions: usize },
+    EveryElement { next_block: BlockNumber, shape: Shape },
+}
+
+/// A query vector, prepared against the index's codes if it has them.
+enum Query {
+    Exact(Vec<f32>),
+    Estimated(EstimateQuery),
 }
 
 struct ScanState {
@@ -112,12 +119,15 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
         prepare_vector(meta.metric.metric(), query.as_slice())
     });
     match query {
-        Some(Some(query)) => {
+        Some(Some(vector)) => {
+            let metric = meta.metric.metric();
+            let estimated = read_encoder(index, &meta).and_then(|encoder| EstimateQuery::new(&encoder, &vector, metric));
+            let query = estimated.map_or(Query::Exact(vector), Query::Estimated);
             state.phase = Phase::Searching { query, ef: EF_SEARCH.get() as usize, exhausted: false };
             search(index, state);
         }
         // NULL, or a zero vector that has no cosine direction
-        Some(None) | None => state.phase = Phase::EveryElement { next_block: 1, dimensions: meta.dimensions as usize },
+        Some(None) | None => state.phase = Phase::EveryElement { next_block: 1, shape: meta.shape() },
     }
 }
 
@@ -125,11 +135,11 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
 fn find_more(index: &Index, state: &mut ScanState) -> bool {
     match &mut state.phase {
         Phase::NotStarted => false,
-        Phase::EveryElement { next_block, dimensions } => {
+        Phase::EveryElement { next_block, shape } => {
             if *next_block >= index.block_count() {
                 return false;
             }
-            queue_page(index, *next_block, *dimensions, &mut state.pending);
+            queue_page(index, *next_block, *shape, &mut state.pending);
             *next_block += 1;
             true
         }
@@ -155,7 +165,10 @@ fn search(index: &Index, state: &mut ScanState) {
     let mut found = {
         // Slots VACUUM frees are not reused while a search may walk them.
         let _searching = index.lock_pseudo_page(SCAN_LOCK, false);
-        knn_search(&mut graph, query, *ef, &mut visited)
+        match query {
+            Query::Exact(vector) => knn_search(&mut graph, vector, *ef, &mut visited),
+            Query::Estimated(query) => knn_search_estimated(&mut graph, query, *ef, &mut visited, &mut SearchCounters::default()),
+        }
     };
     counters::count(|c| {
         c.searches += 1;
@@ -190,14 +203,14 @@ fn search(index: &Index, state: &mut ScanState) {
 }
 
 /// Queues the heap TIDs of the live elements on one page.
-fn queue_page(index: &Index, block: BlockNumber, dimensions: usize, pending: &mut VecDeque<Address>) {
+fn queue_page(index: &Index, block: BlockNumber, shape: Shape, pending: &mut VecDeque<Address>) {
     let mut heap_tids = Vec::new();
     let mut chains = Vec::new();
     {
         let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { return };
         let page = page.page();
         for offset in 1..=page.max_offset() {
-            let element = page.item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok());
+            let element = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok());
             if let Some(element) = element.filter(|e| e.state() == ElementState::Live) {
                 heap_tids.extend(Some(element.heap_tid()).filter(Address::is_valid));
                 chains.push(element.duplicates());

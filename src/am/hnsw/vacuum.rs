@@ -94,7 +94,7 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
 /// elements, with those an interrupted VACUUM left.
 fn remove_dead_tids(index: &Index, dead_rows: &DeadRows, stats: *mut pg_sys::IndexBulkDeleteResult) -> HashSet<Address> {
     let meta = read_meta(index);
-    let dimensions = meta.dimensions as usize;
+    let shape = meta.shape();
     let mut deleted = HashSet::new();
     let mut removed = 0;
     for block in 1..index.block_count() {
@@ -107,7 +107,7 @@ fn remove_dead_tids(index: &Index, dead_rows: &DeadRows, stats: *mut pg_sys::Ind
             let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
             let page = page.page();
             for offset in 1..=page.max_offset() {
-                let Some(element) = page.item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok()) else { continue };
+                let Some(element) = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok()) else { continue };
                 let at = Address { block, offset };
                 match element.state() {
                     ElementState::Live => {
@@ -127,7 +127,7 @@ fn remove_dead_tids(index: &Index, dead_rows: &DeadRows, stats: *mut pg_sys::Ind
             }
         }
         for (at, head, only_duplicates) in chains {
-            let gone = duplicates::remove_dead(index, dimensions, at, head, dead_rows);
+            let gone = duplicates::remove_dead(index, shape, at, head, dead_rows);
             if gone > 0 && only_duplicates && !rowless.contains(&at.offset) {
                 rowless.push(at.offset);
             }
@@ -142,13 +142,13 @@ fn remove_dead_tids(index: &Index, dead_rows: &DeadRows, stats: *mut pg_sys::Ind
         for &offset in &rowless {
             let bytes = page.item_mut(offset).expect("found above");
             // Decided under the page lock: an insert adds a duplicate under it.
-            let element = Element::decode(bytes, dimensions).expect("decoded above");
+            let element = Element::decode(bytes, shape).expect("decoded above");
             let own = element.heap_tid();
             if own.is_valid() && dead_rows.contains(own) {
                 format::clear_element_heap_tid(bytes);
                 removed += 1;
             }
-            if !Element::decode(bytes, dimensions).expect("decoded above").has_rows() {
+            if !Element::decode(bytes, shape).expect("decoded above").has_rows() {
                 format::set_element_state(bytes, ElementState::Deleted);
                 deleted.insert(Address { block, offset });
             }
@@ -199,7 +199,7 @@ fn repair_graph(index: &Index, deleted: &HashSet<Address>) {
 /// Pass 3: deleted elements become free slots, their duplicates chains
 /// emptied first (no insert adds to a deleted element).
 fn free_slots(index: &Index, deleted: &HashSet<Address>) {
-    let dimensions = read_meta(index).dimensions as usize;
+    let shape = read_meta(index).shape();
     let mut blocks: Vec<u32> = deleted.iter().map(|a| a.block).collect();
     blocks.sort_unstable();
     blocks.dedup();
@@ -210,7 +210,7 @@ fn free_slots(index: &Index, deleted: &HashSet<Address>) {
             deleted
                 .iter()
                 .filter(|a| a.block == block)
-                .filter_map(|a| page.item(a.offset).and_then(|bytes| Element::decode(bytes, dimensions).ok()))
+                .filter_map(|a| page.item(a.offset).and_then(|bytes| Element::decode(bytes, shape).ok()))
                 .map(|element| element.duplicates())
                 .filter(Address::is_valid)
                 .collect()
@@ -237,12 +237,12 @@ fn free_slots(index: &Index, deleted: &HashSet<Address>) {
 
 /// Calls `visit` with every live element, page by page.
 fn for_each_live_element(index: &Index, mut visit: impl FnMut(Address, Element<'_>)) {
-    let dimensions = read_meta(index).dimensions as usize;
+    let shape = read_meta(index).shape();
     for block in 1..index.block_count() {
         let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
         let page = page.page();
         for offset in 1..=page.max_offset() {
-            let element = page.item(offset).and_then(|bytes| Element::decode(bytes, dimensions).ok());
+            let element = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok());
             if let Some(element) = element.filter(|e| e.state() == ElementState::Live) {
                 visit(Address { block, offset }, element);
             }

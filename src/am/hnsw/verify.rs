@@ -3,9 +3,11 @@
 //!
 //! - the meta page and every graph page carry their tags and this format's
 //!   version; pages never initialized (an interrupted extension) are empty;
-//! - every item decodes as an element, a neighbor tuple or a duplicates
-//!   tuple, and every element has a neighbor tuple with a layer for each of
-//!   its levels;
+//! - every item decodes as an element, a vector, a neighbor, a duplicates
+//!   or a centroid tuple (the latter only where the format puts them);
+//!   every element has a vector tuple of its own and a neighbor tuple with
+//!   a layer for each of its levels;
+//! - a live element's code is the code of its vector;
 //! - a live element has a row, its duplicates chain ends, and the chain
 //!   holds as many heap TIDs as the element counts;
 //! - every link of a live element points at an element (live or deleted,
@@ -25,8 +27,9 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 use super::format::{
-    Address, Duplicates, Element, ElementState, MetaPage, Neighbors, StoredVerdict, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE,
+    self, Address, Duplicates, Element, ElementState, MetaPage, Neighbors, StoredVerdict, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE,
 };
+use super::graph::read_encoder;
 use crate::am::verify::{self, OpenIndex, Problems};
 use crate::storage::Index;
 
@@ -35,8 +38,10 @@ struct ElementInfo {
     state: ElementState,
     heap_tid: Address,
     neighbors: Address,
+    vector: Address,
     duplicates: Address,
     duplicate_count: usize,
+    code: Vec<u8>,
 }
 
 /// The items of the index by address.
@@ -47,6 +52,7 @@ struct Items {
     links: HashMap<Address, Vec<Vec<Address>>>,
     /// Each duplicates tuple's heap TIDs and the next tuple of its chain.
     duplicates: HashMap<Address, (Vec<Address>, Address)>,
+    vectors: HashSet<Address>,
 }
 
 #[pg_extern(sql = false)]
@@ -61,13 +67,15 @@ fn verify(index: &Index, problems: &mut Problems) {
     let Some(meta) = verify::read_meta(index, (META_BLOCK, META_PAGE, META_BYTES), MetaPage::decode, problems) else { return };
     let items = read_graph(index, &meta, problems);
     check_elements(&meta, &items, problems);
+    check_codes(index, &meta, &items, problems);
     check_reachability(&meta, &items.elements, &items.links, problems);
 }
 
 
 fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> Items {
-    let dimensions = meta.dimensions as usize;
+    let shape = meta.shape();
     let m = meta.m as usize;
+    let centroid_blocks = meta.centroid_blocks();
     let mut items = Items::default();
     for block in 1..index.block_count() {
         let page = index.read_unchecked(block);
@@ -82,16 +90,22 @@ fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> Items 
         for offset in 1..=page.max_offset() {
             let Some(bytes) = page.item(offset) else { continue };
             let at = Address { block, offset };
-            if let Ok(element) = Element::decode(bytes, dimensions) {
+            if let Ok(element) = Element::decode(bytes, shape) {
                 let info = ElementInfo {
                     level: element.level(),
                     state: element.state(),
                     heap_tid: element.heap_tid(),
                     neighbors: element.neighbors(),
+                    vector: element.vector(),
                     duplicates: element.duplicates(),
                     duplicate_count: element.duplicate_count(),
+                    code: element.code().to_vec(),
                 };
                 items.elements.insert(at, info);
+            } else if format::decode_vector(bytes, shape.dimensions).is_ok() {
+                items.vectors.insert(at);
+            } else if offset == 1 && centroid_blocks.contains(&block) && format::decode_centroid_chunk(bytes).is_ok() {
+                // read by `read_encoder` in `check_codes`
             } else if let Ok(neighbors) = Neighbors::decode(bytes, m) {
                 check_verdicts(neighbors, Address { block, offset }, problems);
                 let layers = (0..neighbors.layers())
@@ -107,7 +121,7 @@ fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> Items 
                 duplicates.read_heap_tids(&mut heap_tids);
                 items.duplicates.insert(at, (heap_tids, duplicates.next()));
             } else {
-                problems.add(block, offset, "holds a tuple that is neither an element, a neighbor tuple nor a duplicates tuple");
+                problems.add(block, offset, "holds a tuple that is not an element, vector, neighbor, duplicates or centroid tuple");
             }
         }
     }
@@ -157,7 +171,11 @@ fn check_elements(meta: &MetaPage, items: &Items, problems: &mut Problems) {
     let (elements, links) = (&items.elements, &items.links);
     let mut heap_tids = HashSet::new();
     let mut top_level = None;
+    let mut vectors_used = HashSet::new();
     for (&at, element) in elements {
+        if !items.vectors.contains(&element.vector) || !vectors_used.insert(element.vector) {
+            problems.add(at.block, at.offset, format!("element's vector tuple ({},{}) is missing or shared", element.vector.block, element.vector.offset));
+        }
         let Some(layers) = links.get(&element.neighbors) else {
             problems.add(at.block, at.offset, format!("element's neighbor tuple ({},{}) is missing", element.neighbors.block, element.neighbors.offset));
             continue;
@@ -208,6 +226,25 @@ fn check_elements(meta: &MetaPage, items: &Items, problems: &mut Problems) {
             format!("the entry point has level {} (meta page: {}), the top live level is {top_level}", entry.level, meta.entry_level),
         ),
         Some(_) => {}
+    }
+}
+
+/// A live element's code must be what the index's encoder makes of its
+/// vector: the walk ranks neighbors by codes alone, so a stale code would
+/// hide an element silently.
+fn check_codes(index: &Index, meta: &MetaPage, items: &Items, problems: &mut Problems) {
+    let Some(encoder) = read_encoder(index, meta) else { return };
+    let mut code = vec![0; encoder.code_bytes()];
+    for (&at, element) in items.elements.iter().filter(|(_, e)| e.state == ElementState::Live) {
+        if !items.vectors.contains(&element.vector) {
+            continue; // reported by check_elements
+        }
+        let page = index.read(element.vector.block, GRAPH_PAGE);
+        let vector = page.page().item(element.vector.offset).and_then(|bytes| format::decode_vector(bytes, meta.dimensions as usize).ok());
+        encoder.encode_into(vector.expect("a vector tuple was read here"), &mut code);
+        if code != element.code {
+            problems.add(at.block, at.offset, "element's code is not the code of its vector");
+        }
     }
 }
 
