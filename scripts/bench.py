@@ -65,6 +65,8 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
+import isometry
+
 K = 10
 EF_SEARCH = (10, 20, 40, 80, 160, 320)
 EF_AFTER_VACUUM = 40
@@ -123,6 +125,20 @@ def load_pydoc(max_queries):
                    "all-MiniLM-L6-v2 docstring embeddings; truth: groundtruth.ivecs")
 
 
+def load_pydoc_embedded(spec, max_queries):
+    """pydoc:D, pydoc-minilm mapped isometrically into D dimensions
+    (isometry.py): the same distances and ground truth at the size of
+    today's common embeddings (1,536) or past pgvector's 2,000."""
+    try:
+        dim = int(spec.split(":")[1])
+    except (IndexError, ValueError):
+        sys.exit(f"bad dataset {spec!r}: expected pydoc:D")
+    ds = load_pydoc(max_queries)
+    both = isometry.embed(np.vstack([ds.base, ds.queries]), dim, seed=dim)
+    return Dataset(spec, ds.metric, both[:len(ds.base)], both[len(ds.base):], ds.truth,
+                   f"pydoc-minilm turned isometrically into {dim} dimensions (seed {dim}); truth: groundtruth.ivecs")
+
+
 def load_clustered(spec, max_queries):
     """clustered:N:D, a seeded Gaussian mixture: sqrt(N)/2 centres ~ N(0, 1),
     per-cluster spread 0.15..0.45, uneven cluster sizes; queries from the same mixture."""
@@ -154,9 +170,11 @@ def load_dataset(spec, max_queries):
         return load_sift5k(max_queries)
     if spec == "pydoc":
         return load_pydoc(max_queries)
+    if spec.startswith("pydoc:"):
+        return load_pydoc_embedded(spec, max_queries)
     if spec.startswith("clustered:"):
         return load_clustered(spec, max_queries)
-    sys.exit(f"unknown dataset {spec!r} (sift5k, pydoc, clustered:N:D)")
+    sys.exit(f"unknown dataset {spec!r} (sift5k, pydoc, pydoc:D, clustered:N:D)")
 
 
 # ---------------------------------------------------------------- ground truth
@@ -358,17 +376,18 @@ def search_sweep(conn, ds, literals, min_seconds):
 
 def scan_work(conn, ds, literals, queries=50):
     """Per ef_search, what an index search did on average (hnsw_last_scan(),
-    vector_ext only): exact distances, neighbor lists read, pages pinned."""
+    vector_ext only): exact distances, code estimates, neighbor lists read,
+    pages pinned."""
     if one_value(conn, "SELECT count(*) FROM pg_proc WHERE proname = 'hnsw_last_scan'") == 0:
         return {}
     sql = knn_sql(ds)
     work = {}
     for ef in EF_SEARCH:
         conn.execute(f"SET hnsw.ef_search = {ef}")
-        totals = np.zeros(3)
+        totals = np.zeros(4)
         for literal in literals[:queries]:
             conn.execute(sql, (literal,), prepare=True).fetchall()
-            totals += conn.execute("SELECT distances, neighbor_lists, pages FROM hnsw_last_scan()").fetchone()
+            totals += conn.execute("SELECT distances, estimates, neighbor_lists, pages FROM hnsw_last_scan()").fetchone()
         work[ef] = totals / min(queries, len(literals))
     conn.execute("RESET hnsw.ef_search")
     return work
@@ -562,9 +581,10 @@ def print_dataset_report(ds, r):
     if exact_tie_recall < 0.999:
         print("\n**warning: the exact scan disagrees with the ground truth**")
     if r.get("work"):
-        print("\n| hnsw ef_search | exact distances per search | neighbor lists read | pages pinned |\n|---|---|---|---|")
-        for ef, (distances, lists, pages) in r["work"].items():
-            print(f"| {ef} | {fmt(distances)} | {fmt(lists)} | {fmt(pages)} |")
+        print("\n| hnsw ef_search | exact distances per search | code estimates | neighbor lists read | pages pinned |\n"
+              "|---|---|---|---|---|")
+        for ef, (distances, estimates, lists, pages) in r["work"].items():
+            print(f"| {ef} | {fmt(distances)} | {fmt(estimates)} | {fmt(lists)} | {fmt(pages)} |")
 
     if "inserts" not in r:
         if r["index_error"]:

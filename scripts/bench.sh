@@ -2,7 +2,7 @@
 # Benchmarks vector_ext on a throwaway PostgreSQL 15: load, HNSW build, recall
 # and speed per ef_search, exact scan, inserts, delete + VACUUM (see bench.py).
 #   bash scripts/bench.sh [DATASET ...] [bench.py options]
-#   DATASET: sift5k | pydoc | clustered:N:D          (default: sift5k pydoc)
+#   DATASET: sift5k | pydoc | pydoc:D | clustered:N:D   (default: sift5k pydoc)
 #   BENCH_INSTALL=1 builds and installs the extension first; otherwise the
 #   installed one is measured.
 #   BENCH_PGVECTOR=0 skips the side-by-side run of pgvector 0.8.6 (built from

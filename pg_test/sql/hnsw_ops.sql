@@ -84,13 +84,16 @@ CREATE INDEX ON o USING hnsw (v vector_l2_ops) WITH (nonsense = 1);
 SET hnsw.ef_search = 0;
 SET hnsw.ef_search = 1001;
 SET hnsw.iterative_scan = sideways;
--- dimensions are required, and at most 2,000
-CREATE TABLE d (v vector, w vector(2001), x vector(2000));
+-- dimensions are required; any number the type takes (up to 16,000)
+-- indexes, a vector past 2,035 dimensions in chunks over several pages
+CREATE TABLE d (v vector, w vector(4100), x vector(2000));
 CREATE INDEX ON d USING hnsw (v vector_l2_ops);
-CREATE INDEX ON d USING hnsw (w vector_l2_ops);
+CREATE INDEX d_w ON d USING hnsw (w vector_l2_ops);
 CREATE INDEX ON d USING hnsw (x vector_l2_ops);
-INSERT INTO d (x) SELECT array_fill(i, ARRAY[2000])::vector FROM generate_series(1, 3) i;
+INSERT INTO d (w, x) SELECT array_fill(i, ARRAY[4100])::vector, array_fill(i, ARRAY[2000])::vector FROM generate_series(1, 3) i;
 SELECT vector_dims(x) FROM d ORDER BY x <-> array_fill(2, ARRAY[2000])::vector LIMIT 1;
+SELECT vector_dims(w), w <-> array_fill(2, ARRAY[4100])::vector AS distance FROM d ORDER BY w <-> array_fill(2, ARRAY[4100])::vector LIMIT 2;
+SELECT count(*) AS problems FROM hnsw_verify('d_w');
 DROP TABLE o, d;
 
 -- a graph larger than maintenance_work_mem: a NOTICE, then the rest of the

@@ -20,7 +20,7 @@ mod page;
 mod pinned;
 
 pub use page::{item_space, PageMut, PageRef, PageTag, EMPTY_PAGE_BYTES};
-pub use pinned::{Pinned, PinnedPages};
+pub use pinned::PinnedPages;
 
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;

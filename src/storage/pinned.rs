@@ -19,7 +19,7 @@ use std::hash::BuildHasherDefault;
 use pgrx::pg_sys;
 use vector_core::hnsw::MixHasher;
 
-use super::{corrupted, BlockNumber, Index, PageRef, RelationFile};
+use super::{corrupted, BlockNumber, Index, OffsetNumber, PageRef, RelationFile};
 
 type RecentBuffers = HashMap<(RelationFile, BlockNumber), pg_sys::Buffer, BuildHasherDefault<MixHasher>>;
 
@@ -81,6 +81,27 @@ impl PinnedPages {
     pub fn page(&self, pinned: Pinned) -> PageRef<'_> {
         // SAFETY: pinned until trim() or drop, both of which need `&mut self`.
         unsafe { PageRef::from_raw(pg_sys::BufferGetPage(pinned.0).cast()) }
+    }
+
+    /// Pins the pages of `items` (block, offset) and returns each item's
+    /// bytes (`None` where there is no item), with every line pointer and
+    /// then the first `bytes_each` bytes of every item prefetched before
+    /// any is read, so the cache misses of a batch overlap. Read only bytes
+    /// that cannot change while the page is reachable, as for [`Self::page`].
+    pub fn prefetched_items(&mut self, items: &[(BlockNumber, OffsetNumber)], bytes_each: usize) -> Vec<Option<&[u8]>> {
+        let pinned: Vec<Pinned> = items.iter().map(|&(block, _)| self.pin(block)).collect();
+        for (&(_, offset), &pin) in items.iter().zip(&pinned) {
+            self.page(pin).prefetch_line_pointer(offset);
+        }
+        let lines = bytes_each.div_ceil(64);
+        let found = items.iter().zip(&pinned).map(|(&(_, offset), &pin)| {
+            let bytes = self.page(pin).item(offset);
+            if let Some(bytes) = bytes {
+                vector_core::distance::prefetch(bytes.as_ptr(), lines);
+            }
+            bytes
+        });
+        found.collect()
     }
 
     /// Releases every pin once there are too many (a walk that wide is a

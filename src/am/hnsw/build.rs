@@ -23,7 +23,7 @@ use vector_core::hnsw::{BuildStage, HnswParams, MemoryGraph, PROGRESS_EVERY};
 use vector_core::ivf::bisection_order;
 use vector_core::quant::RabitqEncoder;
 
-use super::format::{self, Address, MetaPage, StoredMetric, StoredVerdict, GRAPH_PAGE, META_BYTES, META_PAGE, MAX_DIMENSIONS};
+use super::format::{self, Address, MetaPage, StoredMetric, StoredVerdict, GRAPH_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE, VECTOR_CHUNK};
 use crate::am::column_dimensions;
 use super::{insert, opclass_metric, options, prepare_vector, report_progress};
 use crate::storage::{item_space, BuildPage, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
@@ -348,7 +348,8 @@ fn write_meta_and_centroid(index: &Index, meta: &MetaPage, encoder: Option<&Rabi
 struct Layout {
     order: Vec<u32>,
     elements: Vec<Address>,
-    vectors: Vec<Address>,
+    /// The vector tuples of each element, in chunk order.
+    vectors: Vec<Vec<Address>>,
     neighbors: Vec<Address>,
     /// The duplicates tuples of the elements that have some, in chain order.
     chains: HashMap<u32, Vec<Address>>,
@@ -393,17 +394,25 @@ fn plan_layout(graph: &MemoryGraph, duplicates: &Duplicates, meta: &MetaPage) ->
         elements[node as usize] = plan.place(item_space(shape.element_bytes()));
     }
     plan.free = 0;
-    let vector_space = item_space(shape.vector_bytes());
+    // Every chunk but the last fills a page; the last goes with the
+    // neighbor tuple.
+    let chunk_spaces: Vec<usize> = (0..shape.dimensions)
+        .step_by(VECTOR_CHUNK)
+        .map(|start| item_space(format::vector_chunk_bytes((shape.dimensions - start).min(VECTOR_CHUNK))))
+        .collect();
+    let (last_space, full_spaces) = chunk_spaces.split_last().expect("a vector has dimensions");
     let duplicates_space = item_space(format::DUPLICATES_BYTES);
-    let mut vectors = vec![Address::INVALID; graph.len()];
+    let mut vectors = vec![Vec::new(); graph.len()];
     let mut neighbors = vec![Address::INVALID; graph.len()];
     let mut chains = HashMap::new();
     for &node in &order {
+        let chunks = &mut vectors[node as usize];
+        chunks.extend(full_spaces.iter().map(|&space| plan.place(space)));
         let neighbor_space = item_space(format::neighbors_bytes(m, graph.level(node)));
-        if plan.free < vector_space + neighbor_space && vector_space + neighbor_space <= EMPTY_PAGE_BYTES {
+        if plan.free < last_space + neighbor_space && last_space + neighbor_space <= EMPTY_PAGE_BYTES {
             plan.next_page(); // start the pair on a fresh page
         }
-        vectors[node as usize] = plan.place(vector_space);
+        chunks.push(plan.place(*last_space));
         neighbors[node as usize] = plan.place(neighbor_space);
         if let Some(rows) = duplicates.get(&node) {
             let tuples = rows.len().div_ceil(format::DUPLICATE_SLOTS);
@@ -445,7 +454,7 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates)
     for &node in &layout.order {
         let n = node as usize;
         let code = &codes[n * code_bytes..(n + 1) * code_bytes];
-        format::encode_element(graph.level(node), state.heap_tids[n], layout.neighbors[n], layout.vectors[n], code, &mut bytes);
+        format::encode_element(graph.level(node), state.heap_tids[n], layout.neighbors[n], layout.vectors[n][0], code, &mut bytes);
         if let Some(chain) = layout.chains.get(&node) {
             format::set_element_duplicates(&mut bytes, chain[0]);
             format::set_element_duplicate_count(&mut bytes, duplicates[&node].len());
@@ -454,8 +463,11 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates)
     }
     for &node in &layout.order {
         let n = node as usize;
-        format::encode_vector(graph.vector(node), &mut bytes);
-        write(layout.vectors[n], &bytes);
+        let chunks = &layout.vectors[n];
+        for (i, floats) in graph.vector(node).chunks(VECTOR_CHUNK).enumerate() {
+            format::encode_vector_chunk(floats, chunks.get(i + 1).copied().unwrap_or(Address::INVALID), &mut bytes);
+            write(chunks[i], &bytes);
+        }
         format::encode_empty_neighbors(m, graph.level(node), &mut bytes);
         for level in 0..=graph.level(node) {
             links.clear();

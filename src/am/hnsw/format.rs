@@ -22,6 +22,9 @@
 //! of duplicates tuples (see duplicates.rs). Elements are addressed by
 //! (block, offset); an address is 6 bytes. All integers are little-endian.
 //!
+//! A vector of up to VECTOR_CHUNK (2,035) dimensions is one vector tuple;
+//! a longer one is a chain of chunks, each but the last filling a page.
+//!
 //! The codes are residuals to the centroid of the vectors the build saw
 //! (zero for an index built empty), rotated by the transform of the meta
 //! page's seed. The centroid is stored in centroid tuples, CENTROID_CHUNK
@@ -34,9 +37,11 @@
 //!              row is gone and only duplicates remain)
 //!            10 neighbor tuple address (6) | 16 duplicates chain head (6,
 //!              INVALID if none) | 22 heap TIDs in the chain u16
-//!            24 vector tuple address (6) | 30 0 u16
+//!            24 vector tuple address (6, the first chunk) | 30 0 u16
 //!            32 code u8[code_bytes(dimensions, code bits)]
-//! vector     0 kind=4 u8 | 1 0 u8[3] | 4 float4[dimensions]
+//! vector     0 kind=4 u8 | 1 0 u8 | 2 floats in this chunk u16
+//!            4 next chunk (6, INVALID for the last) | 10 0 u16
+//!            12 float4[floats]
 //! centroid   0 kind=5 u8 | 1 0 u8[3] | 4 float4[up to CENTROID_CHUNK]
 //! neighbors  0 kind=2 u8 | 1 layers u8 (level + 1) | 2 0 u16
 //!            4 used-slot count per layer u8[layers]
@@ -55,7 +60,8 @@
 //!
 //! The version changes whenever this layout does; an index of another
 //! version is refused with an error asking for REINDEX. Version 3 added
-//! the verdicts, version 4 the codes (vectors moved to tuples of their own).
+//! the verdicts, version 4 the codes (vectors moved to tuples of their own),
+//! version 5 vectors in chunks (more than 2,000 dimensions).
 
 use vector_core::hnsw::LinkVerdict;
 use vector_core::quant::rabitq::FACTORS_BYTES;
@@ -64,7 +70,7 @@ use vector_core::quant::code_bytes;
 use crate::storage::{BlockNumber, OffsetNumber, PageTag, INVALID_BLOCK};
 
 pub const MAGIC: u32 = 0x5753_4e48; // "HNSW" read as little-endian bytes
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 pub const META_BLOCK: BlockNumber = 0;
 pub const META_PAGE: PageTag = PageTag { magic: MAGIC, kind: 1 };
 pub const GRAPH_PAGE: PageTag = PageTag { magic: MAGIC, kind: 2 };
@@ -77,15 +83,19 @@ pub const GRAPH_PAGE: PageTag = PageTag { magic: MAGIC, kind: 2 };
 pub const SCAN_LOCK: BlockNumber = INVALID_BLOCK - 1;
 pub const UPDATE_LOCK: BlockNumber = INVALID_BLOCK - 2;
 
-/// The most dimensions an hnsw index takes: one vector tuple must fit a page.
-pub const MAX_DIMENSIONS: usize = 2000;
-/// The largest item a page with our special space holds.
-const MAX_ITEM_BYTES: usize = 8192 - 24 - 8 - 4;
-const _: () = assert!(VECTOR_HEADER_BYTES + 4 * MAX_DIMENSIONS <= MAX_ITEM_BYTES);
-const _: () = assert!(ELEMENT_HEADER_BYTES + FACTORS_BYTES + 8 * MAX_DIMENSIONS.div_ceil(64) * 8 <= MAX_ITEM_BYTES);
+/// The most dimensions an hnsw index takes: the vector type's own limit.
+pub const MAX_DIMENSIONS: usize = 16_000;
+/// The largest item an empty page with our special space holds (MAXALIGNed,
+/// with its line pointer).
+const MAX_ITEM_BYTES: usize = 8192 - 24 - 8 - 8;
+/// The largest code, at MAX_DIMENSIONS, fits an element tuple on a page.
+const _: () = assert!(ELEMENT_HEADER_BYTES + FACTORS_BYTES + 2 * MAX_DIMENSIONS.div_ceil(64) * 8 <= MAX_ITEM_BYTES);
 
 const ELEMENT_HEADER_BYTES: usize = 32;
-const VECTOR_HEADER_BYTES: usize = 4;
+const VECTOR_HEADER_BYTES: usize = 12;
+const CENTROID_HEADER_BYTES: usize = 4;
+/// Floats per vector tuple: the chunks of a longer vector fill a page each.
+pub const VECTOR_CHUNK: usize = (MAX_ITEM_BYTES - VECTOR_HEADER_BYTES) / 4;
 const ELEMENT_KIND: u8 = 1;
 const NEIGHBORS_KIND: u8 = 2;
 const DUPLICATES_KIND: u8 = 3;
@@ -264,22 +274,31 @@ impl Shape {
         ELEMENT_HEADER_BYTES + self.code_bytes
     }
 
+    /// How many vector tuples hold one vector.
+    pub fn vector_chunks(&self) -> usize {
+        self.dimensions.div_ceil(VECTOR_CHUNK)
+    }
+
+    /// The bytes of the first (for most indexes, the only) vector tuple.
     pub fn vector_bytes(&self) -> usize {
-        VECTOR_HEADER_BYTES + 4 * self.dimensions
+        vector_chunk_bytes(self.dimensions.min(VECTOR_CHUNK))
     }
 }
 
 /// Bits per dimension of the codes of a new index: 4 up to 256 dimensions,
-/// 2 above, so a code stays a small fraction of the vector (SIFT's 128
-/// dimensions: 88 bytes against 512; 384: 120 against 1,536) while ranking
-/// well enough that a walk at recall 0.95 expands few elements (the
-/// measurements at `search_layer_estimated`). 0 for L1, which has no
-/// estimator.
+/// 2 up to 1,024 and 1 above, so a code stays a small fraction of the
+/// vector (SIFT's 128 dimensions: 88 bytes against 512; 384: 120 against
+/// 1,536; 3,072: 408 against 12,288) while ranking well enough that a walk
+/// at recall 0.95 expands few elements (the measurements at
+/// `search_layer_estimated`; the estimate's error shrinks as 1/√D, so one
+/// bit at 1,536 dimensions errs about as much as two at 384). 0 for L1,
+/// which has no estimator.
 pub fn default_code_bits(dimensions: usize, metric: StoredMetric) -> u8 {
     match metric {
         StoredMetric::L1 => 0,
         _ if dimensions <= 256 => 4,
-        _ => 2,
+        _ if dimensions <= 1024 => 2,
+        _ => 1,
     }
 }
 
@@ -362,7 +381,7 @@ impl<'a> Element<'a> {
         self.heap_tid().is_valid() || self.duplicate_count() > 0
     }
 
-    /// Where the element's full vector is.
+    /// Where the element's full vector (its first chunk) is.
     pub fn vector(&self) -> Address {
         Address::decode(&self.bytes[24..30])
     }
@@ -398,7 +417,7 @@ pub fn set_element_duplicate_count(bytes: &mut [u8], count: usize) {
 
 /// Rewrites a free element slot for a new row, keeping its neighbor,
 /// vector and duplicates tuples (emptied when the slot was freed); the
-/// caller rewrites the vector tuple with `write_vector`.
+/// caller rewrites the vector tuple with `write_vector_chunk`.
 pub fn reuse_element(bytes: &mut [u8], level: usize, heap_tid: Address, code: &[u8]) {
     let neighbors = Address::decode(&bytes[10..16]);
     let duplicates = Address::decode(&bytes[16..22]);
@@ -411,50 +430,81 @@ pub fn reuse_element(bytes: &mut [u8], level: usize, heap_tid: Address, code: &[
 
 // ------------------------------------------------- vector and centroid tuples
 
-/// Appends a vector tuple.
-pub fn encode_vector(vector: &[f32], out: &mut Vec<u8>) {
-    encode_floats(VECTOR_KIND, vector, out);
+/// The bytes of a vector tuple holding `floats`.
+pub fn vector_chunk_bytes(floats: usize) -> usize {
+    VECTOR_HEADER_BYTES + 4 * floats
+}
+
+/// Appends a vector tuple: one chunk of a vector (at most VECTOR_CHUNK
+/// floats) and the address of the next.
+pub fn encode_vector_chunk(floats: &[f32], next: Address, out: &mut Vec<u8>) {
+    assert!(floats.len() <= VECTOR_CHUNK, "a chunk fits its tuple");
+    out.clear();
+    out.extend_from_slice(&[VECTOR_KIND, 0]);
+    out.extend_from_slice(&(floats.len() as u16).to_le_bytes());
+    let mut address = [0u8; ADDRESS_BYTES];
+    next.encode(&mut address);
+    out.extend_from_slice(&address);
+    out.extend_from_slice(&[0, 0]);
+    floats.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+}
+
+/// Overwrites the floats of a vector tuple in place (a reused slot).
+pub fn write_vector_chunk(bytes: &mut [u8], floats: &[f32]) {
+    assert_eq!(bytes.len(), VECTOR_HEADER_BYTES + 4 * floats.len(), "the chunk keeps its length");
+    for (at, x) in bytes[VECTOR_HEADER_BYTES..].chunks_exact_mut(4).zip(floats) {
+        at.copy_from_slice(&x.to_le_bytes());
+    }
+}
+
+/// A decoded view of a vector tuple.
+#[derive(Clone, Copy)]
+pub struct VectorChunk<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> VectorChunk<'a> {
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, FormatError> {
+        let ok = bytes.len() >= VECTOR_HEADER_BYTES && bytes[0] == VECTOR_KIND && {
+            let floats = u16::from_le_bytes([bytes[2], bytes[3]]) as usize;
+            floats <= VECTOR_CHUNK && bytes.len() == VECTOR_HEADER_BYTES + 4 * floats
+        };
+        if !ok {
+            return Err(FormatError::BadTuple("vector"));
+        }
+        Ok(Self { bytes })
+    }
+
+    /// This chunk's floats, read in place.
+    pub fn floats(&self) -> &'a [f32] {
+        floats_in_place(&self.bytes[VECTOR_HEADER_BYTES..])
+    }
+
+    /// The next chunk, INVALID after the last.
+    pub fn next(&self) -> Address {
+        Address::decode(&self.bytes[4..10])
+    }
 }
 
 /// Appends a centroid tuple holding one chunk of the centroid.
 pub fn encode_centroid_chunk(chunk: &[f32], out: &mut Vec<u8>) {
     assert!(chunk.len() <= CENTROID_CHUNK, "a chunk fits its tuple");
-    encode_floats(CENTROID_KIND, chunk, out);
-}
-
-fn encode_floats(kind: u8, floats: &[f32], out: &mut Vec<u8>) {
     out.clear();
-    out.extend_from_slice(&[kind, 0, 0, 0]);
-    floats.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
-}
-
-/// Overwrites the floats of a vector tuple in place (a reused slot).
-pub fn write_vector(bytes: &mut [u8], vector: &[f32]) {
-    for (at, x) in bytes[VECTOR_HEADER_BYTES..].chunks_exact_mut(4).zip(vector) {
-        at.copy_from_slice(&x.to_le_bytes());
-    }
-}
-
-/// The floats of a vector tuple of `dimensions`, read in place.
-pub fn decode_vector(bytes: &[u8], dimensions: usize) -> Result<&[f32], FormatError> {
-    if bytes.len() != VECTOR_HEADER_BYTES + 4 * dimensions || bytes[0] != VECTOR_KIND {
-        return Err(FormatError::BadTuple("vector"));
-    }
-    Ok(floats_in_place(bytes))
+    out.extend_from_slice(&[CENTROID_KIND, 0, 0, 0]);
+    chunk.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
 }
 
 /// The floats of a centroid tuple.
 pub fn decode_centroid_chunk(bytes: &[u8]) -> Result<&[f32], FormatError> {
-    if bytes.len() < VECTOR_HEADER_BYTES || !(bytes.len() - VECTOR_HEADER_BYTES).is_multiple_of(4) || bytes[0] != CENTROID_KIND {
+    if bytes.len() < CENTROID_HEADER_BYTES || !(bytes.len() - CENTROID_HEADER_BYTES).is_multiple_of(4) || bytes[0] != CENTROID_KIND {
         return Err(FormatError::BadTuple("centroid"));
     }
-    Ok(floats_in_place(bytes))
+    Ok(floats_in_place(&bytes[CENTROID_HEADER_BYTES..]))
 }
 
-/// Page items start 8-byte aligned and the header is 4 bytes, so the
-/// floats are aligned.
-fn floats_in_place(bytes: &[u8]) -> &[f32] {
-    let floats = &bytes[VECTOR_HEADER_BYTES..];
+/// Page items start 8-byte aligned and the headers are a multiple of 4
+/// bytes, so the floats are aligned.
+fn floats_in_place(floats: &[u8]) -> &[f32] {
     assert!(floats.as_ptr().align_offset(4) == 0, "page items are MAXALIGNed");
     // SAFETY: aligned, in bounds, and every bit pattern is an f32.
     unsafe { std::slice::from_raw_parts(floats.as_ptr().cast::<f32>(), floats.len() / 4) }
@@ -756,11 +806,12 @@ mod tests {
         let element = Element::decode(&bytes, shape).unwrap();
         assert_eq!((element.level(), element.duplicates(), element.duplicate_count(), element.vector()), (1, head, 0, vector));
 
-        encode_vector(&[1.0, -2.5], &mut bytes);
-        assert_eq!(decode_vector(&bytes, 2).unwrap(), [1.0, -2.5]);
-        write_vector(&mut bytes, &[3.0, 4.0]);
-        assert_eq!(decode_vector(&bytes, 2).unwrap(), [3.0, 4.0]);
-        assert!(decode_vector(&bytes, 3).is_err() && decode_centroid_chunk(&bytes).is_err());
+        encode_vector_chunk(&[1.0, -2.5], head, &mut bytes);
+        let chunk = VectorChunk::decode(&bytes).unwrap();
+        assert_eq!((chunk.floats(), chunk.next()), (&[1.0, -2.5][..], head));
+        write_vector_chunk(&mut bytes, &[3.0, 4.0]);
+        assert_eq!(VectorChunk::decode(&bytes).unwrap().floats(), [3.0, 4.0]);
+        assert!(VectorChunk::decode(&bytes[..bytes.len() - 4]).is_err() && decode_centroid_chunk(&bytes).is_err());
 
         let tids: Vec<Address> = (0..DUPLICATE_SLOTS as u16).map(|i| Address { block: 100, offset: i + 1 }).collect();
         encode_duplicates(&tids[..3], head, &mut bytes);
@@ -772,6 +823,14 @@ mod tests {
         assert!(Duplicates::decode(&bytes).unwrap().is_full());
         bytes[2] = DUPLICATE_SLOTS as u8 + 1;
         assert!(Duplicates::decode(&bytes).is_err(), "a count beyond the slots is refused");
+    }
+
+    #[test]
+    fn a_full_vector_chunk_fills_an_empty_page() {
+        let bytes = VECTOR_HEADER_BYTES + 4 * VECTOR_CHUNK;
+        assert!(bytes.next_multiple_of(8) + 4 <= 8192 - 24 - 8 && bytes + 4 > MAX_ITEM_BYTES, "one float more would not fit");
+        let shape = Shape::new(MAX_DIMENSIONS, 1);
+        assert_eq!((shape.vector_chunks(), Shape::new(2000, 2).vector_chunks()), (8, 1));
     }
 
     #[test]

@@ -9,10 +9,10 @@ use vector_core::quant::{Estimate, RabitqEncoder};
 use super::counters::ScanCounters;
 use super::duplicates;
 use super::format::{
-    self, Address, Element, ElementState, MetaPage, Neighbors, Shape, StoredMetric, StoredVerdict, GRAPH_PAGE, META_BLOCK,
-    META_BYTES, META_PAGE,
+    self, Address, Element, ElementState, MetaPage, Neighbors, Shape, StoredMetric, StoredVerdict, VectorChunk, GRAPH_PAGE,
+    META_BLOCK, META_BYTES, META_PAGE, VECTOR_CHUNK,
 };
-use crate::storage::{corrupted, item_space, BlockNumber, Index, PageRef, Pinned, PinnedPages, WalRecord, INVALID_BLOCK};
+use crate::storage::{corrupted, item_space, BlockNumber, Index, PageRef, PinnedPages, WalRecord, INVALID_BLOCK};
 
 impl StoredMetric {
     pub fn metric(self) -> Metric {
@@ -75,6 +75,8 @@ pub struct PageGraph {
     score: fn(&[f32], &[f32]) -> f32,
     /// The vector `distance_between` last loaded, by address.
     cached: Option<(Address, Vec<f32>)>,
+    /// Where a vector of several chunks is gathered.
+    gathered: Vec<f32>,
     /// Exact distances and code estimates computed, and neighbor lists
     /// read so far.
     distances_computed: u64,
@@ -96,6 +98,7 @@ impl PageGraph {
             m: meta.m as usize,
             score: meta.metric.metric().score_fn(),
             cached: None,
+            gathered: Vec::new(),
             distances_computed: 0,
             estimates_computed: 0,
             lists_read: 0,
@@ -129,10 +132,27 @@ impl PageGraph {
     /// Runs `f` on the full vector of the element at `node` (pinned: a
     /// vector changes only in a free slot being reused, which no search
     /// walks; see SCAN_LOCK).
+    /// A vector in one chunk is read in place, a longer one gathered.
     fn with_vector<R>(&mut self, node: Address, f: impl FnOnce(&[f32]) -> R) -> R {
         let at = self.with_element(node, |element| element.vector());
         let pinned = self.pages.pin(at.block);
-        f(decode_vector(&self.index, self.pages.page(pinned), at, self.shape))
+        let chunk = decode_vector_chunk(&self.index, self.pages.page(pinned), at);
+        if !chunk.next().is_valid() {
+            return f(checked_length(&self.index, at, chunk.floats(), self.shape));
+        }
+        let mut gathered = std::mem::take(&mut self.gathered);
+        gathered.clear();
+        gathered.extend_from_slice(chunk.floats());
+        let mut next = chunk.next();
+        while next.is_valid() && gathered.len() < self.shape.dimensions {
+            let pinned = self.pages.pin(next.block);
+            let chunk = decode_vector_chunk(&self.index, self.pages.page(pinned), next);
+            gathered.extend_from_slice(chunk.floats());
+            next = chunk.next();
+        }
+        let result = f(checked_length(&self.index, at, &gathered, self.shape));
+        self.gathered = gathered;
+        result
     }
 
     /// Appends the heap TIDs of a live element (its own row's and its
@@ -160,29 +180,20 @@ impl PageGraph {
 
     /// The address of `node`'s neighbor tuple and its links on `level`,
     /// read under a share lock (links change in place); with `verdicts`,
-    /// also the layer-0 verdicts stored with them.
+    /// also the layer-0 verdicts stored with them. The element itself is
+    /// read under its pin: where its neighbor tuple is never changes, and
+    /// its state is one byte.
     fn read_links(&mut self, node: Address, level: usize, out: &mut Vec<Address>, verdicts: Option<&mut Vec<StoredVerdict>>) -> Address {
         self.lists_read += 1;
-        self.pages.trim();
-        let lock = self.pages.shared(node.block);
-        let element = decode_element(&self.index, lock.page(), node, self.shape);
-        let at = element.neighbors();
-        if element.state() == ElementState::Free {
+        let (at, free) = self.with_element(node, |element| (element.neighbors(), element.state() == ElementState::Free));
+        if free {
             return at;
         }
-        let read = |neighbors: Neighbors<'_>| {
-            neighbors.read_layer(level, out);
-            if let Some(verdicts) = verdicts {
-                neighbors.read_verdicts(verdicts);
-            }
-        };
-        // The neighbor tuple usually shares the element's page.
-        if at.block == node.block {
-            read(self.decode_neighbors(lock.page(), at));
-        } else {
-            drop(lock);
-            let lock = self.pages.shared(at.block);
-            read(self.decode_neighbors(lock.page(), at));
+        let lock = self.pages.shared(at.block);
+        let neighbors = self.decode_neighbors(lock.page(), at);
+        neighbors.read_layer(level, out);
+        if let Some(verdicts) = verdicts {
+            neighbors.read_verdicts(verdicts);
         }
         at
     }
@@ -204,10 +215,33 @@ pub(super) fn decode_element<'p>(index: &Index, page: PageRef<'p>, node: Address
     Element::decode(bytes, shape).unwrap_or_else(|e| corrupted(index, node.block, &e.to_string()))
 }
 
-/// The vector tuple at `at` on a pinned page; an ERROR if there is none.
-fn decode_vector<'p>(index: &Index, page: PageRef<'p>, at: Address, shape: Shape) -> &'p [f32] {
+/// The vector tuple at `at` on a pinned or locked page; an ERROR if there is none.
+pub(super) fn decode_vector_chunk<'p>(index: &Index, page: PageRef<'p>, at: Address) -> VectorChunk<'p> {
     let bytes = page.item(at.offset).unwrap_or_else(|| corrupted(index, at.block, "lacks an element's vector"));
-    format::decode_vector(bytes, shape.dimensions).unwrap_or_else(|e| corrupted(index, at.block, &e.to_string()))
+    VectorChunk::decode(bytes).unwrap_or_else(|e| corrupted(index, at.block, &e.to_string()))
+}
+
+/// `vector`, a whole vector read from the chunks starting at `at`; an
+/// ERROR if it has not the index's dimensions.
+fn checked_length<'v>(index: &Index, at: Address, vector: &'v [f32], shape: Shape) -> &'v [f32] {
+    if vector.len() != shape.dimensions {
+        corrupted(index, at.block, "holds a vector of the wrong dimensions");
+    }
+    vector
+}
+
+/// Reads the whole vector whose first chunk is at `at` into `out`, one
+/// share-locked page at a time (for checks; searches use [`PageGraph`]).
+pub fn read_vector(index: &Index, at: Address, shape: Shape, out: &mut Vec<f32>) {
+    out.clear();
+    let mut next = at;
+    while next.is_valid() && out.len() < shape.dimensions {
+        let page = index.read(next.block, GRAPH_PAGE);
+        let chunk = decode_vector_chunk(index, page.page(), next);
+        out.extend_from_slice(chunk.floats());
+        next = chunk.next();
+    }
+    checked_length(index, at, out, shape);
 }
 
 impl Graph for PageGraph {
@@ -226,30 +260,33 @@ impl Graph for PageGraph {
     }
 
     /// Overlaps the cache misses of a batch: the elements' pages first (to
-    /// learn where the vectors are), then every vector page pinned and its
-    /// line pointer prefetched, then every vector prefetched, then scored.
+    /// learn where the vectors are), then every vector prefetched before
+    /// any is scored.
     fn distances(&mut self, query: &[f32], nodes: &[Address], out: &mut Vec<f32>) {
-        self.distances_computed += nodes.len() as u64;
         out.clear();
-        self.pages.trim();
-        let vectors: Vec<Address> = nodes.iter().map(|&node| self.with_element(node, |element| element.vector())).collect();
-        let pinned: Vec<Pinned> = vectors.iter().map(|at| self.pages.pin(at.block)).collect();
-        for (at, &pin) in vectors.iter().zip(&pinned) {
-            self.pages.page(pin).prefetch_line_pointer(at.offset);
+        if self.shape.vector_chunks() > 1 {
+            // Each vector spans pages: gathering it is the cost, not the misses.
+            for &node in nodes {
+                let distance = self.distance(query, node);
+                out.push(distance);
+            }
+            return;
         }
-        let lines = self.shape.vector_bytes().div_ceil(64);
-        let items: Vec<&[u8]> = vectors
+        self.distances_computed += nodes.len() as u64;
+        self.pages.trim();
+        let vectors: Vec<(BlockNumber, u16)> = nodes
             .iter()
-            .zip(&pinned)
-            .map(|(at, &pin)| {
-                let bytes = self.pages.page(pin).item(at.offset).unwrap_or_else(|| corrupted(&self.index, at.block, "lacks an element's vector"));
-                vector_core::distance::prefetch(bytes.as_ptr(), lines);
-                bytes
-            })
+            .map(|&node| self.with_element(node, |element| element.vector()))
+            .map(|at| (at.block, at.offset))
             .collect();
-        for (at, bytes) in vectors.iter().zip(items) {
-            let vector = format::decode_vector(bytes, self.shape.dimensions).unwrap_or_else(|e| corrupted(&self.index, at.block, &e.to_string()));
-            out.push((self.score)(query, vector));
+        let items = self.pages.prefetched_items(&vectors, self.shape.vector_bytes());
+        for (&(block, _), bytes) in vectors.iter().zip(items) {
+            let bytes = bytes.unwrap_or_else(|| corrupted(&self.index, block, "lacks an element's vector"));
+            let chunk = VectorChunk::decode(bytes).unwrap_or_else(|e| corrupted(&self.index, block, &e.to_string()));
+            if chunk.floats().len() != self.shape.dimensions {
+                corrupted(&self.index, block, "holds a vector of the wrong dimensions");
+            }
+            out.push((self.score)(query, chunk.floats()));
         }
     }
 
@@ -315,25 +352,16 @@ impl Graph for PageGraph {
 }
 
 impl EstimatingGraph for PageGraph {
-    /// Reads the codes in place: pins every element page and prefetches
-    /// each code before the estimates.
+    /// Reads the codes in place, every one prefetched before any is scored.
     fn estimates(&mut self, query: &EstimateQuery, nodes: &[Address], out: &mut Vec<Estimate>) {
         self.estimates_computed += nodes.len() as u64;
         out.clear();
         self.pages.trim();
-        let pinned: Vec<Pinned> = nodes.iter().map(|node| self.pages.pin(node.block)).collect();
-        let lines = self.shape.element_bytes().div_ceil(64);
-        let items: Vec<&[u8]> = nodes
-            .iter()
-            .zip(&pinned)
-            .map(|(node, &pin)| {
-                let bytes = self.pages.page(pin).item(node.offset).unwrap_or_else(|| corrupted(&self.index, node.block, "lacks a linked element"));
-                vector_core::distance::prefetch(bytes.as_ptr(), lines);
-                bytes
-            })
-            .collect();
-        for (node, bytes) in nodes.iter().zip(items) {
-            let element = Element::decode(bytes, self.shape).unwrap_or_else(|e| corrupted(&self.index, node.block, &e.to_string()));
+        let at: Vec<(BlockNumber, u16)> = nodes.iter().map(|node| (node.block, node.offset)).collect();
+        let items = self.pages.prefetched_items(&at, self.shape.element_bytes());
+        for (&(block, _), bytes) in at.iter().zip(items) {
+            let bytes = bytes.unwrap_or_else(|| corrupted(&self.index, block, "lacks a linked element"));
+            let element = Element::decode(bytes, self.shape).unwrap_or_else(|e| corrupted(&self.index, block, &e.to_string()));
             out.push(query.score(element.code()));
         }
     }
@@ -411,9 +439,11 @@ pub struct NewElement<'a> {
 /// VACUUM freed is reused whenever there is one, so the index does not grow
 /// across delete and insert cycles; the element's level is then capped at
 /// what the slot's neighbor tuple holds (a rare, harmless bend of the level
-/// distribution). The caller links it with `hnsw::insert`.
+/// distribution). Vectors of several chunks do not reuse slots: a slot's
+/// tuples must change in one WAL record, which covers at most four pages.
+/// The caller links the element with `hnsw::insert`.
 pub fn add_element(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> (Address, usize) {
-    if meta.free_block != INVALID_BLOCK {
+    if meta.free_block != INVALID_BLOCK && meta.shape().vector_chunks() == 1 {
         if let Some(placed) = reuse_free_slot(index, meta, new) {
             return placed;
         }
@@ -472,7 +502,7 @@ fn reuse_free_slot(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> Opti
         format::reuse_element(record.page(slots[0]).item_mut(slot.offset).expect("checked"), level, new.heap_tid, new.code);
         let mut vector_page = record.page(slots[1]);
         let vector_bytes = vector_page.item_mut(slot.vector.offset).unwrap_or_else(|| corrupted(index, slot.vector.block, "lacks a free element's vector"));
-        format::write_vector(vector_bytes, new.vector);
+        format::write_vector_chunk(vector_bytes, new.vector);
         format::clear_layers(record.page(slots[2]).item_mut(slot.neighbors.offset).expect("read above"), m);
         record.commit();
         if block != meta.free_block {
@@ -484,21 +514,34 @@ fn reuse_free_slot(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> Opti
     None
 }
 
-/// Appends an element with its empty neighbor tuple and its vector tuple:
-/// all three on the last page when they fit there, else on new pages.
+/// Appends an element with its empty neighbor tuple and its vector: all on
+/// the last page when they fit there, else on new pages. The chunks of a
+/// vector past the first are appended first, each in a WAL record of its
+/// own and the last one first, so each knows where the next is; nothing
+/// reaches them until the element is written (a crash in between leaves
+/// them unreferenced).
 fn append_element(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> Address {
+    let mut bytes = Vec::new();
+    let mut chunks = new.vector.chunks(VECTOR_CHUNK);
+    let first = chunks.next().expect("a vector has dimensions");
+    let mut next = Address::INVALID;
+    for chunk in chunks.rev() {
+        format::encode_vector_chunk(chunk, next, &mut bytes);
+        let mut append = Append::start(index, item_space(bytes.len()));
+        next = append.add(index, &bytes);
+        append.commit();
+    }
+    let mut vector_bytes = Vec::new();
+    format::encode_vector_chunk(first, next, &mut vector_bytes);
     let mut neighbor_bytes = Vec::new();
     format::encode_empty_neighbors(meta.m as usize, new.level, &mut neighbor_bytes);
-    let mut vector_bytes = Vec::new();
-    format::encode_vector(new.vector, &mut vector_bytes);
     let element_bytes = meta.shape().element_bytes();
     let needed = item_space(element_bytes) + item_space(vector_bytes.len()) + item_space(neighbor_bytes.len());
     let mut append = Append::start(index, needed);
     let vector_at = append.add(index, &vector_bytes);
     let neighbors_at = append.add(index, &neighbor_bytes);
-    let mut element = Vec::with_capacity(element_bytes);
-    format::encode_element(new.level, new.heap_tid, neighbors_at, vector_at, new.code, &mut element);
-    let address = append.add(index, &element);
+    format::encode_element(new.level, new.heap_tid, neighbors_at, vector_at, new.code, &mut bytes);
+    let address = append.add(index, &bytes);
     append.commit();
     address
 }

@@ -5,8 +5,9 @@
 //!   version; pages never initialized (an interrupted extension) are empty;
 //! - every item decodes as an element, a vector, a neighbor, a duplicates
 //!   or a centroid tuple (the latter only where the format puts them);
-//!   every element has a vector tuple of its own and a neighbor tuple with
-//!   a layer for each of its levels;
+//!   every element has a vector of its own (its chunks hold exactly the
+//!   index's dimensions) and a neighbor tuple with a layer for each of its
+//!   levels;
 //! - a live element's code is the code of its vector;
 //! - a live element has a row, its duplicates chain ends, and the chain
 //!   holds as many heap TIDs as the element counts;
@@ -27,9 +28,10 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 use super::format::{
-    self, Address, Duplicates, Element, ElementState, MetaPage, Neighbors, StoredVerdict, GRAPH_PAGE, META_BLOCK, META_BYTES, META_PAGE,
+    self, Address, Duplicates, Element, ElementState, MetaPage, Neighbors, StoredVerdict, VectorChunk, GRAPH_PAGE, META_BLOCK, META_BYTES,
+    META_PAGE,
 };
-use super::graph::read_encoder;
+use super::graph::{read_encoder, read_vector};
 use crate::am::verify::{self, OpenIndex, Problems};
 use crate::storage::Index;
 
@@ -52,7 +54,26 @@ struct Items {
     links: HashMap<Address, Vec<Vec<Address>>>,
     /// Each duplicates tuple's heap TIDs and the next tuple of its chain.
     duplicates: HashMap<Address, (Vec<Address>, Address)>,
-    vectors: HashSet<Address>,
+    /// Each vector tuple's float count and next chunk.
+    vectors: HashMap<Address, (usize, Address)>,
+}
+
+impl Items {
+    /// The chunks of the vector starting at `first`, if they make one
+    /// vector of `dimensions`; else what is wrong.
+    fn vector_chunks(&self, first: Address, dimensions: usize) -> Result<Vec<Address>, String> {
+        let (mut chunks, mut floats, mut at) = (Vec::new(), 0, first);
+        while at.is_valid() && floats < dimensions {
+            let &(count, next) = self.vectors.get(&at).ok_or_else(|| format!("vector tuple ({},{}) is missing", at.block, at.offset))?;
+            chunks.push(at);
+            floats += count;
+            at = next;
+        }
+        if floats != dimensions || at.is_valid() {
+            return Err(format!("vector starting at ({},{}) does not hold {dimensions} floats", first.block, first.offset));
+        }
+        Ok(chunks)
+    }
 }
 
 #[pg_extern(sql = false)]
@@ -102,8 +123,8 @@ fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> Items 
                     code: element.code().to_vec(),
                 };
                 items.elements.insert(at, info);
-            } else if format::decode_vector(bytes, shape.dimensions).is_ok() {
-                items.vectors.insert(at);
+            } else if let Ok(chunk) = VectorChunk::decode(bytes) {
+                items.vectors.insert(at, (chunk.floats().len(), chunk.next()));
             } else if offset == 1 && centroid_blocks.contains(&block) && format::decode_centroid_chunk(bytes).is_ok() {
                 // read by `read_encoder` in `check_codes`
             } else if let Ok(neighbors) = Neighbors::decode(bytes, m) {
@@ -171,10 +192,15 @@ fn check_elements(meta: &MetaPage, items: &Items, problems: &mut Problems) {
     let (elements, links) = (&items.elements, &items.links);
     let mut heap_tids = HashSet::new();
     let mut top_level = None;
-    let mut vectors_used = HashSet::new();
+    let mut chunks_used = HashSet::new();
     for (&at, element) in elements {
-        if !items.vectors.contains(&element.vector) || !vectors_used.insert(element.vector) {
-            problems.add(at.block, at.offset, format!("element's vector tuple ({},{}) is missing or shared", element.vector.block, element.vector.offset));
+        match items.vector_chunks(element.vector, meta.dimensions as usize) {
+            Ok(chunks) => {
+                if !chunks.into_iter().all(|chunk| chunks_used.insert(chunk)) {
+                    problems.add(at.block, at.offset, "element's vector shares a tuple with another's");
+                }
+            }
+            Err(problem) => problems.add(at.block, at.offset, format!("element's {problem}")),
         }
         let Some(layers) = links.get(&element.neighbors) else {
             problems.add(at.block, at.offset, format!("element's neighbor tuple ({},{}) is missing", element.neighbors.block, element.neighbors.offset));
@@ -235,13 +261,13 @@ fn check_elements(meta: &MetaPage, items: &Items, problems: &mut Problems) {
 fn check_codes(index: &Index, meta: &MetaPage, items: &Items, problems: &mut Problems) {
     let Some(encoder) = read_encoder(index, meta) else { return };
     let mut code = vec![0; encoder.code_bytes()];
+    let mut vector = Vec::new();
     for (&at, element) in items.elements.iter().filter(|(_, e)| e.state == ElementState::Live) {
-        if !items.vectors.contains(&element.vector) {
+        if items.vector_chunks(element.vector, meta.dimensions as usize).is_err() {
             continue; // reported by check_elements
         }
-        let page = index.read(element.vector.block, GRAPH_PAGE);
-        let vector = page.page().item(element.vector.offset).and_then(|bytes| format::decode_vector(bytes, meta.dimensions as usize).ok());
-        encoder.encode_into(vector.expect("a vector tuple was read here"), &mut code);
+        read_vector(index, element.vector, meta.shape(), &mut vector);
+        encoder.encode_into(&vector, &mut code);
         if code != element.code {
             problems.add(at.block, at.offset, "element's code is not the code of its vector");
         }
