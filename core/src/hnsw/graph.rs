@@ -96,4 +96,13 @@ pub trait GraphMut: Graph {
     /// Makes `node` the entry point if its level is above the current one
     /// (or if there is none).
     fn promote_entry_point(&mut self, node: Self::Node, level: usize);
+
+    /// Whether every element will be searched for by its own vector once
+    /// the inserts under way are done, and linked where that search ends if
+    /// it is missed (a build's findability pass, `link_if_unfindable`). An
+    /// insert then leaves an element whose in-link it took away to that
+    /// pass instead of re-homing it at once (see `insert::link`).
+    fn findability_checked_later(&self) -> bool {
+        false
+    }
 }

@@ -30,6 +30,9 @@ pub struct MemoryGraph {
     /// Algorithm 4's verdicts on each element's layer-0 list (see
     /// `Graph::cached_verdicts`), empty until its list was full once.
     verdicts: Vec<Vec<LinkVerdict<u32>>>,
+    /// Set while a build inserts, before its findability pass
+    /// (`GraphMut::findability_checked_later`).
+    findability_checked_later: bool,
 }
 
 struct Codes {
@@ -54,6 +57,7 @@ impl MemoryGraph {
             deleted: Vec::new(),
             codes: None,
             verdicts: Vec::new(),
+            findability_checked_later: false,
         }
     }
 
@@ -105,12 +109,14 @@ impl MemoryGraph {
         let mut graph = Self::new(dim, metric, params);
         graph.reserve(count);
         let mut builder = graph.builder(seed);
+        graph.findability_checked_later = true;
         for (done, vector) in vectors.chunks_exact(dim).enumerate() {
             if done % PROGRESS_EVERY == 0 {
                 progress(BuildStage::Inserting, done, count);
             }
             builder.insert(&mut graph, vector);
         }
+        graph.findability_checked_later = false;
         let mut visited = graph.new_visited();
         for node in 0..count as u32 {
             if node as usize % PROGRESS_EVERY == 0 {
@@ -230,7 +236,9 @@ impl MemoryGraph {
         }
     }
 
-    /// A graph from its parts: `links[i][l]` is element i's list on layer l.
+    /// A graph from its parts: `links[i][l]` is element i's list on layer l,
+    /// `verdicts[i]` the verdicts kept on its layer-0 list.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn from_parts(
         dim: usize,
         metric: Metric,
@@ -238,6 +246,7 @@ impl MemoryGraph {
         vectors: Vec<f32>,
         levels: &[usize],
         links: Vec<Vec<Vec<u32>>>,
+        verdicts: Vec<Vec<LinkVerdict<u32>>>,
         entry: Option<(u32, usize)>,
     ) -> Self {
         let mut graph = Self::new(dim, metric, params);
@@ -252,8 +261,8 @@ impl MemoryGraph {
             lists.remove(0);
             graph.upper.push(lists);
             graph.deleted.push(false);
-            graph.verdicts.push(Vec::new());
         }
+        graph.verdicts = verdicts;
         graph.vectors = vectors;
         graph.entry = entry;
         graph
@@ -515,6 +524,10 @@ impl GraphMut for MemoryGraph {
         if self.entry.is_none_or(|(_, top)| level > top) {
             self.entry = Some((node, level));
         }
+    }
+
+    fn findability_checked_later(&self) -> bool {
+        self.findability_checked_later
     }
 }
 

@@ -117,6 +117,12 @@ impl GraphMut for Worker<'_, '_> {
             *entry = Some((node, level));
         }
     }
+
+    /// The shared graph only ever builds: `build_parallel` checks every
+    /// element once the inserts are done.
+    fn findability_checked_later(&self) -> bool {
+        true
+    }
 }
 
 impl MemoryGraph {
@@ -172,7 +178,8 @@ impl MemoryGraph {
         let missed = share_out(&shared, threads, count, check_one, &mut |done| progress(BuildStage::CheckingFindability, done, count));
         let entry = shared.entry.into_inner().expect("workers are done");
         let links = shared.links.into_iter().map(|l| l.into_inner().expect("workers are done")).collect();
-        let mut graph = Self::from_parts(dim, metric, params, vectors, &levels, links, entry);
+        let verdicts = shared.verdicts.into_iter().map(|v| v.into_inner().expect("workers are done")).collect();
+        let mut graph = Self::from_parts(dim, metric, params, vectors, &levels, links, verdicts, entry);
         let mut visited = graph.new_visited();
         for node in missed {
             link_if_unfindable(&mut graph, &params, node, &mut visited);

@@ -200,6 +200,12 @@ fn a_parallel_build_is_as_good_as_a_serial_one() {
     let serial_recall = recall_at_10(&mut serial, queries, 40, Metric::L2);
     let parallel_recall = recall_at_10(&mut parallel, queries, 40, Metric::L2);
     assert!(parallel_recall >= serial_recall - 0.02, "serial {serial_recall}, parallel {parallel_recall}");
+    // Both keep Algorithm 4's verdicts on most full lists, for the pages.
+    for (name, graph) in [("serial", &serial), ("parallel", &parallel)] {
+        let full: Vec<u32> = (0..graph.len() as u32).filter(|&n| graph.links(n, 0).len() == params.max_degree(0)).collect();
+        let judged = full.iter().filter(|&&n| graph.layer0_verdicts(n).is_some()).count();
+        assert!(judged * 10 >= full.len() * 8, "{name}: verdicts on {judged} of {} full lists", full.len());
+    }
 }
 
 /// Elements of `graph` that a search for their own vector (ef 100) misses.
