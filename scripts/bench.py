@@ -45,6 +45,9 @@ Datasets (files under ../shared/data relative to the repository):
   pydoc           41,159 x 384 sentence embeddings (cosine), 1,000 queries,
                   groundtruth.ivecs (first 10 of the top-100)
   clustered:N:D   N x D Gaussian mixture (L2, seeded), 200 queries, exact truth
+  pydoc-grown:N   pydoc-minilm grown to N rows along its own neighborhoods
+                  (cosine, seeded; see load_pydoc_grown), pydoc's queries,
+                  float32 brute-force truth; the scale run's set
 
 Run through scripts/bench.sh, which starts a throwaway server:
   bash scripts/bench.sh                      # sift5k pydoc
@@ -79,6 +82,8 @@ METRICS = {  # metric -> (operator, operator class)
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 CLUSTERED_SEED = 20240607
 CLUSTERED_QUERIES = 200
+GROWN_SEED = 20261206
+GROWN_NEIGHBORS = 10
 
 
 def log(message):
@@ -165,6 +170,59 @@ def load_clustered(spec, max_queries):
                    f"{clusters} Gaussian clusters, seed {CLUSTERED_SEED}; truth: numpy float64 brute force")
 
 
+def unit_rows(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def nearest_rows(base, queries, k, chunk=2000):
+    """The k rows of `base` with the highest inner product with each query
+    (unit rows: the nearest by cosine), nearest first, float32."""
+    nearest = np.empty((len(queries), k), dtype=np.int64)
+    for start in range(0, len(queries), chunk):
+        scores = queries[start:start + chunk] @ base.T
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+        nearest[start:start + chunk] = np.take_along_axis(top, order, axis=1)
+    return nearest
+
+
+def load_pydoc_grown(spec, max_queries):
+    """pydoc-grown:N, pydoc-minilm's 41,159 rows (normalized) followed by
+    N - 41,159 generated ones, for scale runs. Each generated row lies
+    between a real row and one of its 10 nearest real rows (weight uniform
+    in [0.2, 0.8]), moved off that segment by Gaussian noise a quarter as
+    long as it, then normalized: the new rows fill the neighborhoods real
+    sentence embeddings have rather than a synthetic distribution's, and
+    the queries are pydoc's own. Truth: float32 brute force over all N."""
+    try:
+        n = int(spec.split(":")[1])
+    except (IndexError, ValueError):
+        sys.exit(f"bad dataset {spec!r}: expected pydoc-grown:N")
+    real = load_pydoc(max_queries)
+    real_rows = unit_rows(real.base).astype(np.float32)
+    if n <= len(real_rows):
+        sys.exit(f"pydoc-grown:N needs N above pydoc's {len(real_rows):,} rows")
+    rng = np.random.default_rng([GROWN_SEED, n])
+    # Each real row's nearest real rows, itself (the first) left out.
+    neighbors = nearest_rows(real_rows, real_rows, GROWN_NEIGHBORS + 1)[:, 1:]
+    base = np.empty((n, real_rows.shape[1]), dtype=np.float32)
+    base[:len(real_rows)] = real_rows
+    for start in range(len(real_rows), n, 100_000):
+        count = min(100_000, n - start)
+        a = rng.integers(0, len(real_rows), count)
+        b = neighbors[a, rng.integers(0, GROWN_NEIGHBORS, count)]
+        weight = rng.uniform(0.2, 0.8, (count, 1)).astype(np.float32)
+        segment = real_rows[b] - real_rows[a]
+        length = np.linalg.norm(segment, axis=1, keepdims=True)
+        noise = rng.standard_normal(segment.shape).astype(np.float32) * (0.25 * length / np.sqrt(segment.shape[1]))
+        base[start:start + count] = unit_rows(real_rows[a] + weight * segment + noise)
+    queries = unit_rows(real.queries).astype(np.float32)
+    truth = nearest_rows(base, queries, K, chunk=50)
+    return Dataset(spec, "cosine", base, queries, truth,
+                   f"pydoc-minilm grown to {n:,} rows along its own 10-nearest-neighbor segments "
+                   f"(seed {GROWN_SEED}; the first {len(real_rows):,} are the real rows); truth: float32 brute force")
+
+
 def load_dataset(spec, max_queries):
     if spec == "sift5k":
         return load_sift5k(max_queries)
@@ -174,7 +232,9 @@ def load_dataset(spec, max_queries):
         return load_pydoc_embedded(spec, max_queries)
     if spec.startswith("clustered:"):
         return load_clustered(spec, max_queries)
-    sys.exit(f"unknown dataset {spec!r} (sift5k, pydoc, pydoc:D, clustered:N:D)")
+    if spec.startswith("pydoc-grown:"):
+        return load_pydoc_grown(spec, max_queries)
+    sys.exit(f"unknown dataset {spec!r} (sift5k, pydoc, pydoc:D, clustered:N:D, pydoc-grown:N)")
 
 
 # ---------------------------------------------------------------- ground truth
@@ -470,10 +530,17 @@ def secs(x):
 
 
 def cpu_at_recall(sweep, target):
-    """Backend CPU per query at recall@10 `target`, interpolated linearly between
-    the ef_search values whose recall brackets it; (cpu, note) where note says
-    when the sweep does not bracket the target."""
-    points = [(rec, t.cpu_us_each) for _, (rec, t) in sorted(sweep.items())]
+    """Backend CPU per query at recall@10 `target` over a sweep {ef_search:
+    (recall, Timing)}; see interpolated_cpu."""
+    return interpolated_cpu({ef: (rec, t.cpu_us_each) for ef, (rec, t) in sweep.items()}, target)
+
+
+def interpolated_cpu(sweep, target):
+    """CPU per query at recall@10 `target` over a sweep {ef_search: (recall,
+    CPU)}, interpolated linearly between the ef_search values whose recall
+    brackets it; (cpu, note) where note says when the sweep does not
+    bracket the target."""
+    points = [point for _, point in sorted(sweep.items())]
     if points[0][0] >= target:
         return points[0][1], f" (ef_search={min(sweep)} already {points[0][0]:.3f})"
     for (r1, c1), (r2, c2) in zip(points, points[1:]):

@@ -2,7 +2,8 @@
 # Benchmarks vector_ext on a throwaway PostgreSQL 15: load, HNSW build, recall
 # and speed per ef_search, exact scan, inserts, delete + VACUUM (see bench.py).
 #   bash scripts/bench.sh [DATASET ...] [bench.py options]
-#   DATASET: sift5k | pydoc | pydoc:D | clustered:N:D   (default: sift5k pydoc)
+#   DATASET: sift5k | pydoc | pydoc:D | clustered:N:D | pydoc-grown:N
+#            (default: sift5k pydoc)
 #   BENCH_INSTALL=1 builds and installs the extension first; otherwise the
 #   installed one is measured.
 #   BENCH_PGVECTOR=0 skips the side-by-side run of pgvector 0.8.6 (built from
@@ -12,24 +13,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RESULTS=$REPO/target/bench-results.md
 
-
-ensure_tools
-ensure_venv "$BENCH_VENV" "${BENCH_PACKAGES[@]}"
-if [ "${BENCH_INSTALL:-0}" = 1 ]; then install_extension; fi
-compare=()
-if [ "${BENCH_PGVECTOR:-1}" = 1 ]; then
-    install_pgvector
-    compare=(--pgvector-database pgvector)
-fi
+prepare_bench
 
 # Serial index builds, room for the whole graph, no JIT noise.
 EXTRA_SERVER_OPTIONS="-c shared_buffers=1GB -c maintenance_work_mem=2GB -c max_parallel_maintenance_workers=0 -c jit=off"
 start_cluster
-sql -c "CREATE EXTENSION vector_ext"
-if [ ${#compare[@]} -gt 0 ]; then
-    sql -c "CREATE DATABASE pgvector"
-    sql -d pgvector -c "CREATE EXTENSION vector"
-fi
+create_bench_databases
 
 say "benchmarking: ${*:-sift5k pydoc}"
 status=0

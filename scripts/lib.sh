@@ -86,6 +86,30 @@ install_pgvector() {
     rm -rf "$build"
 }
 
+# What a benchmark needs before its server starts: the tools, the bench
+# venv, the extension rebuilt when BENCH_INSTALL=1, and pgvector unless
+# BENCH_PGVECTOR=0. Sets `compare`, the bench scripts' pgvector arguments.
+prepare_bench() {
+    ensure_tools
+    ensure_venv "$BENCH_VENV" "${BENCH_PACKAGES[@]}"
+    if [ "${BENCH_INSTALL:-0}" = 1 ]; then install_extension; fi
+    compare=()
+    if [ "${BENCH_PGVECTOR:-1}" = 1 ]; then
+        install_pgvector
+        compare=(--pgvector-database pgvector)
+    fi
+}
+
+# vector_ext in the default database; pgvector in database `pgvector`
+# (both define type `vector`) when `compare` asks for it.
+create_bench_databases() {
+    sql -c "CREATE EXTENSION vector_ext"
+    if [ ${#compare[@]} -gt 0 ]; then
+        sql -c "CREATE DATABASE pgvector"
+        sql -d pgvector -c "CREATE EXTENSION vector"
+    fi
+}
+
 # Starts a throwaway cluster listening only on a private unix socket and
 # stops it (and removes it) when the calling script exits.
 # Sets PGHOST, PGPORT, PGUSER, PGDATABASE and CLUSTER_DIR.

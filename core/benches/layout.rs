@@ -126,7 +126,7 @@ fn main() {
         let orders = [
             ("insertion", (0..base.len() as u32).collect::<Vec<u32>>()),
             ("bfs", graph.breadth_first_order()),
-            ("bisection", vector_core::ivf::bisection_order(&base.data, base.dim, metric, 8)),
+            ("bisection", vector_core::ivf::bisection_order(&base.data, base.dim, metric, 8, 1)),
         ];
         for (order_name, order) in &orders {
             let rank = ranks(order);

@@ -117,30 +117,38 @@ impl PinnedPages {
         if let Some(&buffer) = self.pins.get(&block) {
             return buffer;
         }
-        if block >= self.known_blocks {
-            self.known_blocks = self.index.block_count();
-            if block >= self.known_blocks {
-                corrupted(&self.index, block, "points past the end of the index");
-            }
-        }
         let buffer = match self.recent_key {
             Some(file) => self.pin_through_recent(file, block),
-            None => self.index.pin_unchecked(block),
+            None => self.pin_checked(block),
         };
         self.pins.insert(block, buffer);
         self.pins_taken += 1;
         buffer
     }
 
+    /// Pins `block` after checking that the index has it: a link past the
+    /// end is a clean ERROR, not a read error. The size is asked again only
+    /// for a block past the last size seen (a system call each time).
+    fn pin_checked(&mut self, block: BlockNumber) -> pg_sys::Buffer {
+        if block >= self.known_blocks {
+            self.known_blocks = self.index.block_count();
+            if block >= self.known_blocks {
+                corrupted(&self.index, block, "points past the end of the index");
+            }
+        }
+        self.index.pin_unchecked(block)
+    }
+
     /// Pins `block` in the buffer it was in when this backend last pinned
-    /// it, if it is still there, and remembers where it is now.
-    fn pin_through_recent(&self, file: RelationFile, block: BlockNumber) -> pg_sys::Buffer {
+    /// it, if it is still there (then the block exists: the index file
+    /// never shrinks), and remembers where it is now.
+    fn pin_through_recent(&mut self, file: RelationFile, block: BlockNumber) -> pg_sys::Buffer {
         let key = (file, block);
         let recent = RECENT_BUFFERS.with_borrow(|recent| recent.get(&key).copied());
         if let Some(buffer) = recent.filter(|&buffer| self.index.pin_if_still_in(block, buffer)) {
             return buffer;
         }
-        let buffer = self.index.pin_unchecked(block);
+        let buffer = self.pin_checked(block);
         RECENT_BUFFERS.with_borrow_mut(|recent| {
             if recent.len() >= max_recent_buffers() {
                 recent.clear();

@@ -5,12 +5,13 @@
 //! magnitude levels mᵢ (yᵢ = ±(mᵢ + ½)) are searched. For a scale t the best
 //! levels are mᵢ(t) = min(⌊t·|xᵢ|⌋, 2^(B-1) - 1); as t grows, level mᵢ
 //! steps up at the critical values t = k/|xᵢ|, and the cosine only changes
-//! there. The search visits the critical values in increasing order (a heap),
+//! there. The search visits the critical values in increasing order,
 //! updating ⟨y, |x|⟩ and ‖y‖² in O(1) per step, and keeps the best: the
-//! exact maximizer in O(D·2^(B-1)·log D).
-
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+//! exact maximizer. For every level k the critical values k/|xᵢ| come in
+//! the order of decreasing |xᵢ|, so one sort of the magnitudes and a merge
+//! of the 2^(B-1) - 1 levels' runs give that order: O(D log D + D·4^(B-1)).
+//! (A heap of every critical value took 35 µs per SIFT vector at B = 4, a
+//! fifth of a SIFT 5k index build; the merge takes 18 µs.)
 
 /// Writes to `codes[i]` the unsigned B-bit code of the best grid point's
 /// coordinate i: `2^(B-1) + mᵢ` where xᵢ ≥ 0, `2^(B-1) - 1 - mᵢ` where
@@ -53,26 +54,58 @@ fn best_scale(x: &[f32], levels: u32) -> f32 {
     if levels == 1 {
         return 0.0;
     }
-    // Critical values are positive finite floats, whose bit patterns sort
-    // like the values: the heap holds (bits of t, coordinate).
-    let mut heap: BinaryHeap<Reverse<(u32, u32)>> =
-        x.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(i, v)| Reverse((critical(1, v.abs()).to_bits(), i as u32))).collect();
-    let mut level = vec![0u32; x.len()];
+    // Largest first. Positive floats order like their bit patterns, which
+    // sort as integers.
+    let mut magnitudes: Vec<u32> = x.iter().map(|v| v.abs()).filter(|&m| m != 0.0).map(f32::to_bits).collect();
+    magnitudes.sort_unstable_by(|a, b| b.cmp(a));
+    let magnitudes: Vec<f32> = magnitudes.into_iter().map(f32::from_bits).collect();
+    // reached[k - 1]: how many coordinates (largest first) are at level k or
+    // above. A coordinate's level k + 1 comes after its level k (a larger
+    // critical value; on a tie, the lower level is taken first).
+    let mut reached = vec![0usize; levels as usize - 1];
+    // A level's next critical value, +inf when it has none left. A
+    // magnitude so small that k/|xᵢ| overflows never leaves level 0.
+    let next_critical = |reached: &[usize], k: usize| -> f32 {
+        let at = reached[k - 1];
+        let below = if k == 1 { magnitudes.len() } else { reached[k - 2] };
+        if at < below { critical(k as u32, magnitudes[at]) } else { f32::INFINITY }
+    };
+    // Each level's next critical value, kept as the merge moves on.
+    let mut heads: Vec<f32> = (1..levels as usize).map(|k| next_critical(&reached, k)).collect();
     let mut y_dot_x: f64 = x.iter().map(|v| 0.5 * v.abs() as f64).sum();
     let mut y_norm_sq = 0.25 * x.len() as f64;
-    let (mut best_cos_sq, mut best_t) = (y_dot_x * y_dot_x / y_norm_sq, 0.0);
-    while let Some(Reverse((t_bits, i))) = heap.pop() {
-        let (i, magnitude) = (i as usize, x[i as usize].abs());
-        level[i] += 1;
-        let m = level[i];
-        y_dot_x += magnitude as f64;
-        y_norm_sq += 2.0 * m as f64; // (m + ½)² - (m - ½)²
-        let cos_sq = y_dot_x * y_dot_x / y_norm_sq;
-        if cos_sq > best_cos_sq {
-            (best_cos_sq, best_t) = (cos_sq, f32::from_bits(t_bits));
+    // The best cosine² as a fraction, compared by cross-multiplying.
+    let (mut best_dot_sq, mut best_norm_sq, mut best_t) = (y_dot_x * y_dot_x, y_norm_sq, 0.0);
+    let mut judge = |t: f32, y_dot_x: f64, y_norm_sq: f64| {
+        let dot_sq = y_dot_x * y_dot_x;
+        if dot_sq * best_norm_sq > best_dot_sq * y_norm_sq {
+            (best_dot_sq, best_norm_sq, best_t) = (dot_sq, y_norm_sq, t);
         }
-        if m + 1 < levels {
-            heap.push(Reverse((critical(m + 1, magnitude).to_bits(), i as u32)));
+    };
+    // The cosine is judged only once every step at a t is taken: the
+    // levels `level_at` rebuilds from t include them all.
+    let mut current = 0.0;
+    loop {
+        // The lowest level with the smallest next critical value.
+        let (mut k, mut t) = (0, f32::INFINITY);
+        for (level, &head) in heads.iter().enumerate() {
+            if head < t {
+                (k, t) = (level + 1, head);
+            }
+        }
+        if t != current && current != 0.0 {
+            judge(current, y_dot_x, y_norm_sq);
+        }
+        if t == f32::INFINITY {
+            break;
+        }
+        current = t;
+        y_dot_x += magnitudes[reached[k - 1]] as f64;
+        y_norm_sq += 2.0 * k as f64; // (k + ½)² - (k - ½)²
+        reached[k - 1] += 1;
+        heads[k - 1] = next_critical(&reached, k);
+        if k + 1 < levels as usize {
+            heads[k] = next_critical(&reached, k + 1);
         }
     }
     best_t
@@ -135,6 +168,34 @@ mod tests {
         assert!((mean[1] - 0.798).abs() < 0.01, "B = 1: {}", mean[1]);
         assert!(mean[2] > 0.9 && mean[4] > 0.99, "{mean:?}");
         assert!(mean[1..].windows(2).all(|w| w[0] < w[1]), "more bits, closer codes: {mean:?}");
+    }
+
+    /// Repeated magnitudes make critical values tie: the levels rebuilt from
+    /// the chosen t are the best grid point, as a brute force over every
+    /// scale says.
+    #[test]
+    fn tied_critical_values_give_the_best_code() {
+        let mut rng = SmallRng::seed_from_u64(9);
+        for _ in 0..200 {
+            let x: Vec<f32> = (0..12).map(|_| [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 3.0][rng.gen_range(0..8)]).collect();
+            for bits in 1..=4 {
+                let mut codes = vec![0; x.len()];
+                nearest_grid_codes(&x, bits, &mut codes);
+                let levels = 1u32 << (bits - 1);
+                let best_fixed = (1..4000)
+                    .map(|step| {
+                        let t = step as f32 * 0.005;
+                        let fixed: Vec<u8> = x.iter().map(|&v| {
+                            let m = ((t * v.abs()) as u32).min(levels - 1);
+                            (if v < 0.0 { levels - 1 - m } else { levels + m }) as u8
+                        }).collect();
+                        cosine(&x, &fixed, bits)
+                    })
+                    .fold(f64::NAN, f64::max);
+                let found = cosine(&x, &codes, bits);
+                assert!(found.is_nan() || found >= best_fixed - 1e-9, "{x:?} B {bits}: {found} < {best_fixed}");
+            }
+        }
     }
 
     #[test]

@@ -387,7 +387,7 @@ const LEAF_ELEMENTS: usize = 8;
 fn plan_layout(graph: &MemoryGraph, duplicates: &Duplicates, meta: &MetaPage) -> Layout {
     let m = graph.params().m;
     let shape = meta.shape();
-    let order = bisection_order(graph.vectors(), graph.dim(), meta.metric.metric(), LEAF_ELEMENTS);
+    let order = bisection_order(graph.vectors(), graph.dim(), meta.metric.metric(), LEAF_ELEMENTS, build_threads());
     let mut plan = PagePlan { block: meta.centroid_blocks().end - 1, free: 0, next_offset: 1 };
     let mut elements = vec![Address::INVALID; graph.len()];
     for &node in &order {

@@ -312,7 +312,8 @@ impl Graph for PageGraph {
     }
 
     /// The verdicts stored with the layer-0 list `update_neighbors` is
-    /// changing, if every one is known; each link's score is recomputed.
+    /// changing, if every one is known; each link's score is recomputed,
+    /// all in one batch (`distances`: the vectors' cache misses overlap).
     fn cached_verdicts(&mut self, owner: Address, level: usize, links: &[Address]) -> Option<Vec<LinkVerdict<Address>>> {
         let (stored_for, stored_links, stored) = self.stored_verdicts.as_ref()?;
         if level != 0 || *stored_for != owner || stored_links != links {
@@ -326,11 +327,16 @@ impl Graph for PageGraph {
                 StoredVerdict::Unknown => None,
             })
             .collect::<Option<_>>()?;
+        let mut owner_vector = Vec::new();
+        self.load_vector(owner, &mut owner_vector);
+        let mut scores = Vec::with_capacity(links.len());
+        self.distances(&owner_vector, links, &mut scores);
         Some(
             links
                 .iter()
                 .zip(pruners)
-                .map(|(&node, pruned_by)| LinkVerdict { node, distance: self.distance_between(owner, node), pruned_by })
+                .zip(scores)
+                .map(|((&node, pruned_by), distance)| LinkVerdict { node, distance, pruned_by })
                 .collect(),
         )
     }
