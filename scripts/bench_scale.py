@@ -27,7 +27,7 @@ import psycopg
 
 import bench
 
-EF_SEARCH = (10, 20, 40, 80, 160, 320)
+EF_SEARCH = (10, 20, 40, 80, 160, 320, 640, 1000)
 
 
 def sweep(conn, ds, literals, min_seconds):
