@@ -327,10 +327,19 @@ impl Graph for PageGraph {
                 StoredVerdict::Unknown => None,
             })
             .collect::<Option<_>>()?;
-        let mut owner_vector = Vec::new();
-        self.load_vector(owner, &mut owner_vector);
+        // The owner's vector as `distance_between` keeps it, so the score
+        // of the new link that follows reads no page again.
+        let owner_vector = match self.cached.take() {
+            Some((at, vector)) if at == owner => vector,
+            other => {
+                let mut vector = other.map(|(_, v)| v).unwrap_or_default();
+                self.load_vector(owner, &mut vector);
+                vector
+            }
+        };
         let mut scores = Vec::with_capacity(links.len());
         self.distances(&owner_vector, links, &mut scores);
+        self.cached = Some((owner, owner_vector));
         Some(
             links
                 .iter()
