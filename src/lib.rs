@@ -8,7 +8,7 @@ use pgrx::prelude::*;
 
 mod am;
 mod storage;
-mod vector;
+mod types;
 
 ::pgrx::pg_module_magic!();
 

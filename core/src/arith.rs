@@ -8,50 +8,57 @@ use std::cmp::Ordering;
 use std::ops::Range;
 
 use crate::error::check_same_dimensions;
+use crate::types::Element;
 use crate::{check_dimensions, VectorError};
 
 /// `out = a + b`, element by element.
-pub fn add(a: &[f32], b: &[f32], out: &mut [f32]) -> Result<(), VectorError> {
+pub fn add<E: Element>(a: &[E], b: &[E], out: &mut [E]) -> Result<(), VectorError> {
     elementwise(a, b, out, |x, y| x + y)
 }
 
 /// `out = a - b`, element by element.
-pub fn sub(a: &[f32], b: &[f32], out: &mut [f32]) -> Result<(), VectorError> {
+pub fn sub<E: Element>(a: &[E], b: &[E], out: &mut [E]) -> Result<(), VectorError> {
     elementwise(a, b, out, |x, y| x - y)
 }
 
 /// `out = a * b`, element by element (Hadamard product).
-pub fn mul(a: &[f32], b: &[f32], out: &mut [f32]) -> Result<(), VectorError> {
+pub fn mul<E: Element>(a: &[E], b: &[E], out: &mut [E]) -> Result<(), VectorError> {
     elementwise(a, b, out, |x, y| x * y)?;
     // A product of two non-zero numbers that rounds to zero lost the value.
-    let underflow = a.iter().zip(b).zip(out.iter()).any(|((&x, &y), &r)| r == 0.0 && x != 0.0 && y != 0.0);
+    let underflow = a
+        .iter()
+        .zip(b)
+        .zip(out.iter())
+        .any(|((x, y), r)| r.to_f32() == 0.0 && x.to_f32() != 0.0 && y.to_f32() != 0.0);
     if underflow {
         return Err(VectorError::Underflow);
     }
     Ok(())
 }
 
-fn elementwise(a: &[f32], b: &[f32], out: &mut [f32], op: impl Fn(f32, f32) -> f32) -> Result<(), VectorError> {
+/// Computes in float4 and rounds each result to the element type.
+fn elementwise<E: Element>(a: &[E], b: &[E], out: &mut [E], op: impl Fn(f32, f32) -> f32) -> Result<(), VectorError> {
     check_same_dimensions(a.len(), b.len())?;
     assert_eq!(out.len(), a.len(), "the output has the operands' dimensions");
-    for ((r, &x), &y) in out.iter_mut().zip(a).zip(b) {
-        *r = op(x, y);
+    for ((r, x), y) in out.iter_mut().zip(a).zip(b) {
+        *r = narrow(op(x.to_f32(), y.to_f32()))?;
     }
-    check_no_overflow(out)
+    Ok(())
 }
 
-/// Finite inputs can still overflow float4 in arithmetic.
-pub fn check_no_overflow(values: &[f32]) -> Result<(), VectorError> {
-    if values.iter().any(|x| x.is_infinite()) {
-        Err(VectorError::Overflow)
-    } else {
-        Ok(())
+/// A float4 result as an element: overflow when it does not fit (which for
+/// finite operands shows as infinity).
+pub fn narrow<E: Element>(x: f32) -> Result<E, VectorError> {
+    match E::from_f32(x) {
+        Some(element) if !element.to_f32().is_infinite() => Ok(element),
+        _ => Err(VectorError::Overflow),
     }
 }
 
 /// pgvector's btree order: element by element, then the shorter vector first.
-pub fn compare(a: &[f32], b: &[f32]) -> Ordering {
+pub fn compare<E: Element>(a: &[E], b: &[E]) -> Ordering {
     for (x, y) in a.iter().zip(b) {
+        let (x, y) = (x.to_f32(), y.to_f32());
         if x < y {
             return Ordering::Less;
         }
@@ -63,13 +70,12 @@ pub fn compare(a: &[f32], b: &[f32]) -> Ordering {
 }
 
 /// `out = a / |a|`; a zero vector stays zero.
-pub fn normalize(a: &[f32], out: &mut [f32]) -> Result<(), VectorError> {
+pub fn normalize<E: Element>(a: &[E], out: &mut [E]) -> Result<(), VectorError> {
     let norm = crate::distance::norm(a);
     if norm > 0.0 {
-        for (r, &x) in out.iter_mut().zip(a) {
-            *r = (x as f64 / norm) as f32;
+        for (r, x) in out.iter_mut().zip(a) {
+            *r = narrow((x.to_f32() as f64 / norm) as f32)?;
         }
-        check_no_overflow(out)?;
     }
     Ok(())
 }
@@ -110,6 +116,21 @@ mod tests {
             add(&[1.0], &[1.0, 2.0], &mut out),
             Err(VectorError::DimensionMismatch { left: 1, right: 2 })
         );
+    }
+
+    #[test]
+    fn half_arithmetic_rounds_and_overflows_at_the_half_range() {
+        use crate::types::Half;
+        let h = |x: f32| Half::from_f32(x);
+        let mut out = [Half::default(); 2];
+        add(&[h(1.0), h(60000.0)], &[h(0.5), h(5000.0)], &mut out).unwrap();
+        assert_eq!(out, [h(1.5), h(65000.0)]);
+        assert_eq!(add(&[h(60000.0)], &[h(6000.0)], &mut out[..1]), Err(VectorError::Overflow));
+        assert_eq!(mul(&[h(1e-4)], &[h(1e-4)], &mut out[..1]), Err(VectorError::Underflow));
+        assert_eq!(compare(&[h(1.0)], &[h(1.0), h(0.0)]), Ordering::Less);
+        let mut unit = [Half::default(); 2];
+        normalize(&[h(3.0), h(4.0)], &mut unit).unwrap();
+        assert_eq!(unit, [h(0.6), h(0.8)]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crate::types::sparse::{SPARSE_MAX_DIM, SPARSE_MAX_NONZEROS};
 use crate::VECTOR_MAX_DIM;
 
 /// The SQLSTATE class of an error, as PostgreSQL and pgvector report it.
@@ -28,7 +29,7 @@ pub enum ErrorKind {
 pub enum VectorError {
     /// Text that is not a vector literal; `input` is the whole literal.
     InvalidSyntax { input: String, detail: Option<&'static str> },
-    /// A number too large for float4, as it was written.
+    /// A number too large for the element type, as it was written.
     OutOfRange { token: String },
     Empty,
     TooManyDimensions,
@@ -46,6 +47,22 @@ pub enum VectorError {
     Overflow,
     /// A product of non-zero elements rounded to zero.
     Underflow,
+    /// A sparse vector of more than [`SPARSE_MAX_DIM`] dimensions.
+    TooManySparseDimensions,
+    /// More than [`SPARSE_MAX_NONZEROS`] non-zero elements.
+    TooManyNonZeros,
+    /// A binary sparse vector whose header counts fewer than zero elements.
+    NegativeNonZeros,
+    /// More non-zero elements than dimensions.
+    MoreNonZerosThanDimensions,
+    /// A sparse index below 1 or past the dimensions (1-based as written).
+    IndexOutOfBounds,
+    /// Binary sparse indices out of order.
+    IndicesNotAscending,
+    /// The same sparse index twice.
+    DuplicateIndex,
+    /// A zero stored as a non-zero element of a binary sparse vector.
+    ZeroInBinary,
 }
 
 impl VectorError {
@@ -54,10 +71,11 @@ impl VectorError {
         match self {
             InvalidSyntax { .. } => ErrorKind::InvalidTextRepresentation,
             OutOfRange { .. } | Overflow | Underflow => ErrorKind::NumericValueOutOfRange,
-            Empty | NaN | Infinite | DimensionMismatch { .. } | TypmodMismatch { .. } => {
-                ErrorKind::DataException
+            Empty | NaN | Infinite | DimensionMismatch { .. } | TypmodMismatch { .. } | NegativeNonZeros | IndexOutOfBounds
+            | IndicesNotAscending | DuplicateIndex | ZeroInBinary => ErrorKind::DataException,
+            TooManyDimensions | TooManySparseDimensions | TooManyNonZeros | MoreNonZerosThanDimensions => {
+                ErrorKind::ProgramLimitExceeded
             }
-            TooManyDimensions => ErrorKind::ProgramLimitExceeded,
             BinaryLength { .. } => ErrorKind::InvalidBinaryRepresentation,
             BinaryUnused { .. } => ErrorKind::InvalidParameterValue,
         }
@@ -72,26 +90,41 @@ impl VectorError {
     }
 }
 
-impl fmt::Display for VectorError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl VectorError {
+    /// The message, naming the SQL type (`vector`, `halfvec`) the value was meant to be.
+    pub fn message(&self, type_name: &str) -> String {
         use VectorError::*;
         match self {
-            InvalidSyntax { input, .. } => write!(f, "invalid input syntax for type vector: \"{input}\""),
-            OutOfRange { token } => write!(f, "\"{token}\" is out of range for type vector"),
-            Empty => f.write_str("vector must have at least 1 dimension"),
-            TooManyDimensions => write!(f, "vector cannot have more than {VECTOR_MAX_DIM} dimensions"),
-            NaN => f.write_str("NaN not allowed in vector"),
-            Infinite => f.write_str("infinite value not allowed in vector"),
-            DimensionMismatch { left, right } => write!(f, "different vector dimensions {left} and {right}"),
-            TypmodMismatch { expected, actual } => write!(f, "expected {expected} dimensions, not {actual}"),
-            BinaryLength { dim, expected_bytes, actual_bytes } => write!(
-                f,
-                "binary vector of {dim} dimensions needs {expected_bytes} bytes, got {actual_bytes}"
-            ),
-            BinaryUnused { unused } => write!(f, "expected unused to be 0, not {unused}"),
-            Overflow => f.write_str("value out of range: overflow"),
-            Underflow => f.write_str("value out of range: underflow"),
+            InvalidSyntax { input, .. } => format!("invalid input syntax for type {type_name}: \"{input}\""),
+            OutOfRange { token } => format!("\"{token}\" is out of range for type {type_name}"),
+            Empty => format!("{type_name} must have at least 1 dimension"),
+            TooManyDimensions => format!("{type_name} cannot have more than {VECTOR_MAX_DIM} dimensions"),
+            NaN => format!("NaN not allowed in {type_name}"),
+            Infinite => format!("infinite value not allowed in {type_name}"),
+            DimensionMismatch { left, right } => format!("different {type_name} dimensions {left} and {right}"),
+            TypmodMismatch { expected, actual } => format!("expected {expected} dimensions, not {actual}"),
+            BinaryLength { dim, expected_bytes, actual_bytes } => {
+                format!("binary {type_name} of {dim} dimensions needs {expected_bytes} bytes, got {actual_bytes}")
+            }
+            BinaryUnused { unused } => format!("expected unused to be 0, not {unused}"),
+            Overflow => "value out of range: overflow".to_owned(),
+            Underflow => "value out of range: underflow".to_owned(),
+            TooManySparseDimensions => format!("{type_name} cannot have more than {SPARSE_MAX_DIM} dimensions"),
+            TooManyNonZeros => format!("{type_name} cannot have more than {SPARSE_MAX_NONZEROS} non-zero elements"),
+            NegativeNonZeros => format!("{type_name} cannot have negative number of elements"),
+            MoreNonZerosThanDimensions => format!("{type_name} cannot have more elements than dimensions"),
+            IndexOutOfBounds => format!("{type_name} index out of bounds"),
+            IndicesNotAscending => format!("{type_name} indices must be in ascending order"),
+            DuplicateIndex => format!("{type_name} indices must not contain duplicates"),
+            ZeroInBinary => format!("binary representation of {type_name} cannot contain zero values"),
         }
+    }
+}
+
+/// The message for a `vector`.
+impl fmt::Display for VectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message("vector"))
     }
 }
 

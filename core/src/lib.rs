@@ -18,6 +18,7 @@ pub mod hnsw;
 pub mod ivf;
 pub mod quant;
 pub mod text;
+pub mod types;
 pub mod wire;
 
 #[doc(hidden)]

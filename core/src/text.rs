@@ -1,13 +1,15 @@
-//! The vector text format: `[1,2.5,-3e-7]`.
+//! The dense vector text format: `[1,2.5,-3e-7]`, for `vector` and `halfvec`.
 //!
 //! Input follows pgvector: whitespace may surround the brackets and every
 //! element, elements are float4 literals (scientific notation, `inf` and
-//! `nan` are read and then rejected), nothing but whitespace may follow `]`.
+//! `nan` are read and then rejected) rounded to the element type, and
+//! nothing but whitespace may follow `]`.
 //! Output prints every element as the shortest text that reads back to the
 //! same float4, in PostgreSQL's float4 style (`1e+06`, `1.5e-07`).
 
 use std::fmt::Write;
 
+use crate::types::Element;
 use crate::{check_element, VectorError, VECTOR_MAX_DIM};
 
 /// PostgreSQL's `scanner_isspace`: the only characters the literal may be padded with.
@@ -15,8 +17,14 @@ fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
 }
 
-/// Parses a vector literal. The caller checks the column's dimensions.
+/// Parses a `vector` literal. The caller checks the column's dimensions.
 pub fn parse_vector(input: &str) -> Result<Vec<f32>, VectorError> {
+    parse_dense(input)
+}
+
+/// Parses a literal of any dense type; an element the type cannot hold
+/// (`[70000]` for halfvec) is out of range, as it is for float4 input.
+pub fn parse_dense<E: Element>(input: &str) -> Result<Vec<E>, VectorError> {
     let syntax = |detail| VectorError::InvalidSyntax { input: input.to_owned(), detail };
     let bytes = input.as_bytes();
     let skip_space = |mut at: usize| {
@@ -47,11 +55,12 @@ pub fn parse_vector(input: &str) -> Result<Vec<f32>, VectorError> {
         }
         let token = &input[start..at];
         let value = parse_element(token).ok_or_else(|| syntax(None))?;
+        let out_of_range = || VectorError::OutOfRange { token: token.to_owned() };
         if value.is_infinite() && !names_infinity(token) {
-            return Err(VectorError::OutOfRange { token: token.to_owned() });
+            return Err(out_of_range());
         }
         check_element(value)?;
-        elements.push(value);
+        elements.push(E::from_f32(value).ok_or_else(out_of_range)?);
 
         at = skip_space(at);
         match bytes.get(at) {
@@ -70,7 +79,7 @@ pub fn parse_vector(input: &str) -> Result<Vec<f32>, VectorError> {
 }
 
 /// A float4 literal as `strtof` reads it in the C locale (decimal forms only).
-fn parse_element(token: &str) -> Option<f32> {
+pub(crate) fn parse_element(token: &str) -> Option<f32> {
     // Rust accepts "infinity"/"nan" like strtof does, but also a lone "+" or "-"
     // prefix on "nan"; both end up rejected as NaN/infinite, as in pgvector.
     if token.is_empty() {
@@ -79,20 +88,21 @@ fn parse_element(token: &str) -> Option<f32> {
     token.parse::<f32>().ok()
 }
 
-fn names_infinity(token: &str) -> bool {
+pub(crate) fn names_infinity(token: &str) -> bool {
     let unsigned = token.trim_start_matches(['+', '-']);
     unsigned.eq_ignore_ascii_case("inf") || unsigned.eq_ignore_ascii_case("infinity")
 }
 
-/// Appends the text form of a vector, e.g. `[1,2.5,1e+06]`.
-pub fn format_vector(elements: &[f32], out: &mut String) {
+/// Appends the text form of a vector, e.g. `[1,2.5,1e+06]`. A half prints
+/// as the float4 it widens to, as in pgvector.
+pub fn format_vector<E: Element>(elements: &[E], out: &mut String) {
     out.reserve(elements.len() * 8 + 2);
     out.push('[');
     for (i, &x) in elements.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        format_float4(x, out);
+        format_float4(x.to_f32(), out);
     }
     out.push(']');
 }
@@ -186,7 +196,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn show(elements: &[f32]) -> String {
+    fn show<E: Element>(elements: &[E]) -> String {
         let mut s = String::new();
         format_vector(elements, &mut s);
         s
@@ -244,6 +254,21 @@ mod tests {
         assert_eq!(show(&[100000.0, 999999.0, 120.5]), "[100000,999999,120.5]");
         // exact ties go to the even digit, as float4out prints them
         assert_eq!(show(&[177134.125, 49165.5625, -177134.125]), "[177134.12,49165.562,-177134.12]");
+    }
+
+    #[test]
+    fn halfvec_literals_round_to_halves_and_reject_what_does_not_fit() {
+        use crate::types::Half;
+        let halves = parse_dense::<Half>("[1, 0.1, -65504, 1e-8]").unwrap();
+        assert_eq!(halves.iter().map(|h| h.to_bits()).collect::<Vec<_>>(), [0x3c00, 0x2e66, 0xfbff, 0x0000]);
+        assert_eq!(show(&halves), "[1,0.099975586,-65504,0]");
+        assert_eq!(parse_dense::<Half>("[1,65520]").unwrap_err(), VectorError::OutOfRange { token: "65520".into() });
+        assert_eq!(parse_dense::<Half>("[-1e5]").unwrap_err().message("halfvec"), "\"-1e5\" is out of range for type halfvec");
+        assert_eq!(parse_dense::<Half>("[inf]").unwrap_err(), VectorError::Infinite);
+        assert_eq!(
+            parse_dense::<Half>("[1,x]").unwrap_err().message("halfvec"),
+            "invalid input syntax for type halfvec: \"[1,x]\""
+        );
     }
 
     proptest! {

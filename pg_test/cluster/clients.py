@@ -19,9 +19,10 @@ import psycopg
 
 import checks
 from checks import check
-from pgvector import Vector
+from pgvector import Bit, HalfVector, SparseVector, Vector
 from pgvector.asyncpg import register_vector as register_vector_asyncpg
 from pgvector.psycopg import register_vector
+from pgvector.sqlalchemy import BIT, HALFVEC, SPARSEVEC
 from pgvector.sqlalchemy import Vector as VectorType
 from sqlalchemy import Index, create_engine, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -93,9 +94,13 @@ def setup():
             WHERE t.typname = 'vector' AND t.typnamespace = 'public'::regnamespace""").fetchone()
         check("type public.vector belongs to vector_ext", owner == ("vector_ext",), f"owner: {owner}")
         # register_vector looks the types up by name: vector and bit are needed,
-        # halfvec and sparsevec are optional (vector_ext has neither).
+        # halfvec and sparsevec are optional (vector_ext has both).
         register_vector(conn)
         check("pgvector.psycopg.register_vector accepts the database", True)
+        loaded = type(conn.execute("SELECT '[1,2]'::halfvec").fetchone()[0]).__name__
+        check("register_vector found halfvec: values load as HalfVector", loaded == "HalfVector", loaded)
+        loaded = type(conn.execute("SELECT '{1:2}/3'::sparsevec").fetchone()[0]).__name__
+        check("register_vector found sparsevec: values load as SparseVector", loaded == "SparseVector", loaded)
 
 
 def psycopg_round_trip():
@@ -337,8 +342,156 @@ def error_surfaces():
     asyncio.run(asyncpg_error())
 
 
+def same_halves(got, want):
+    """True when got (a HalfVector) holds want's float16 values, bit for bit."""
+    return isinstance(got, HalfVector) and got.to_numpy().view(np.uint16).tobytes() == want.view(np.uint16).tobytes()
+
+
+def halfvec_sparsevec_and_bit():
+    """7. halfvec, sparsevec and bit: HalfVector, SparseVector and Bit in and out (text, binary, binary COPY, asyncpg, SQLAlchemy)"""
+    halves = {
+        "special values": np.array([65504, -65504, 6.1e-5, 6e-8, -0.0, 0.0, 0.1, 1 / 3, np.pi, -2.5], dtype=np.float16),
+        "random normal, 3072 dimensions": rng.standard_normal(3072).astype(np.float16),
+    }
+    with connect() as conn:
+        register_vector(conn)
+        conn.execute("CREATE TABLE halves (id int PRIMARY KEY, name text, params text, embedding halfvec)")
+        row_id = 0
+        for params, placeholder in (("text", "%t"), ("binary", "%b")):
+            for name, values in halves.items():
+                row_id += 1
+                conn.execute(f"INSERT INTO halves VALUES (%s, %s, %s, {placeholder})", (row_id, name, params, HalfVector(values)))
+        for results in ("text", "binary"):
+            for name, params, got in conn.execute("SELECT name, params, embedding FROM halves ORDER BY id",
+                                                  binary=results == "binary").fetchall():
+                check(f"halfvec {name}: {params} parameter, {results} result -> same float16 bits",
+                      same_halves(got, halves[name]), lambda: repr(got)[:200])
+        for name, values in halves.items():
+            sent = conn.execute("SELECT halfvec_send(embedding) FROM halves WHERE name = %s AND params = 'binary'", (name,)).fetchone()[0]
+            check(f"halfvec {name}: halfvec_send is pgvector's wire format", bytes(sent) == HalfVector(values).to_binary())
+
+        data = rng.standard_normal((200, 16)).astype(np.float16)
+        conn.execute("CREATE TABLE halves_copied (id int PRIMARY KEY, embedding halfvec(16))")
+        cur = conn.cursor()
+        with cur.copy("COPY halves_copied (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            copy.set_types(["int4", "halfvec"])
+            for i, values in enumerate(data):
+                copy.write_row([i, HalfVector(values)])
+        with cur.copy("COPY (SELECT id, embedding FROM halves_copied ORDER BY id) TO STDOUT WITH (FORMAT BINARY)") as copy:
+            copy.set_types(["int4", "halfvec"])
+            rows = list(copy.rows())
+        check("halfvec: binary COPY in and out of 200 rows, bit for bit",
+              len(rows) == 200 and all(i == j and same_halves(v, data[j]) for j, (i, v) in enumerate(rows)))
+
+        # bit: pgvector-python's Bit in and out, and the distances on it
+        bits = rng.integers(0, 2, (50, 70)).astype(bool)
+        conn.execute("CREATE TABLE bits (id int PRIMARY KEY, b bit(70))")
+        for i, row in enumerate(bits):
+            conn.execute("INSERT INTO bits VALUES (%s, %s)", (i, Bit(row)))
+        back = conn.execute("SELECT b FROM bits ORDER BY id").fetchall()
+        check("bit: 50 Bit values of 70 bits read back unchanged",
+              all(Bit(bits[i]).to_text() == (b.to_text() if isinstance(b, Bit) else str(b)) for i, (b,) in enumerate(back)),
+              lambda: f"{back[0]!r} vs {Bit(bits[0])!r}")
+        query = Bit(bits[7])
+        got = [r[0] for r in conn.execute("SELECT id FROM bits ORDER BY b <~> %s, id LIMIT 5", (query,))]
+        hamming = (bits != bits[7]).sum(axis=1)
+        want = np.lexsort((np.arange(len(bits)), hamming))[:5].tolist()
+        check("bit: ORDER BY b <~> Bit LIMIT 5 = numpy Hamming distances", got == want, f"{got} vs {want}")
+        quantized = conn.execute("SELECT binary_quantize(%s::vector)", (np.array([1, -1, 0.5, 0], dtype=np.float32),)).fetchone()[0]
+        check("bit: binary_quantize reads back as Bit('1010')",
+              (quantized.to_text() if isinstance(quantized, Bit) else str(quantized)) == "1010", repr(quantized))
+
+    async def asyncpg_halfvec():
+        conn = await asyncpg.connect()
+        try:
+            await register_vector_asyncpg(conn)
+            rows = [(i, HalfVector(v)) for i, v in enumerate(data[:20])]
+            await conn.execute("CREATE TABLE apg_halves (id int PRIMARY KEY, embedding halfvec(16))")
+            await conn.executemany("INSERT INTO apg_halves VALUES ($1, $2)", rows)
+            back = await conn.fetch("SELECT id, embedding FROM apg_halves ORDER BY id")
+            check("asyncpg: 20 halfvec rows round-trip bit for bit",
+                  len(back) == 20 and all(same_halves(r["embedding"], data[r["id"]]) for r in back))
+        finally:
+            await conn.close()
+
+    asyncio.run(asyncpg_halfvec())
+
+    # sparsevec: SparseVector in and out, its bytes, and a distance
+    sparse = {
+        "three of five": SparseVector({0: 1.5, 2: -2.0, 4: 3.4e38}, 5),
+        "empty": SparseVector({}, 7),
+        "SPLADE-sized": SparseVector({int(i): float(x) for i, x in zip(rng.choice(30522, 200, replace=False),
+                                                                        rng.standard_normal(200).astype(np.float32))}, 30522),
+    }
+    with connect() as conn:
+        register_vector(conn)
+        conn.execute("CREATE TABLE sparse (id int PRIMARY KEY, name text, embedding sparsevec)")
+        row_id = 0
+        for placeholder in ("%t", "%b"):
+            for name, value in sparse.items():
+                row_id += 1
+                conn.execute(f"INSERT INTO sparse VALUES (%s, %s, {placeholder})", (row_id, name, value))
+        for results in ("text", "binary"):
+            for name, got in conn.execute("SELECT name, embedding FROM sparse ORDER BY id", binary=results == "binary").fetchall():
+                want = sparse[name]
+                check(f"sparsevec {name}: {results} result equals what was sent",
+                      isinstance(got, SparseVector) and got.dimensions() == want.dimensions()
+                      and got.indices() == want.indices() and np.array_equal(np.float32(got.values()), np.float32(want.values())),
+                      lambda: repr(got)[:200])
+        for name, value in sparse.items():
+            sent = conn.execute("SELECT sparsevec_send(embedding) FROM sparse WHERE name = %s LIMIT 1", (name,)).fetchone()[0]
+            check(f"sparsevec {name}: sparsevec_send is pgvector's wire format", bytes(sent) == value.to_binary())
+        a, b = sparse["three of five"], SparseVector({0: 1.0, 1: 2.0}, 5)
+        distance = conn.execute("SELECT %s::sparsevec <+> %s::sparsevec", (a, b)).fetchone()[0]
+        want = float(np.abs(np.float64(a.to_numpy()) - b.to_numpy()).sum())
+        check("sparsevec: <+> of two SparseVectors matches numpy", abs(distance - want) <= 1e-6 * want, f"{distance} vs {want}")
+
+    class SparseItem(Base):
+        __tablename__ = "sa_sparse_items"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        embedding = mapped_column(SPARSEVEC(16))
+
+    engine = create_engine("postgresql+psycopg://")
+    SparseItem.__table__.create(engine)
+    dense = np.where(rng.random((50, 16)) < 0.3, rng.standard_normal((50, 16)), 0).astype(np.float32)
+    with Session(engine) as session:
+        session.add_all([SparseItem(id=i, embedding=SparseVector(dense[i])) for i in range(50)])
+        session.commit()
+        q = dense[3]
+        got = [item.id for item in session.scalars(
+            select(SparseItem).order_by(SparseItem.embedding.l2_distance(SparseVector(q)), SparseItem.id).limit(5))]
+        want = np.lexsort((np.arange(50), np.linalg.norm(dense.astype(np.float64) - q, axis=1)))[:5].tolist()
+        check("sqlalchemy: SPARSEVEC order_by(l2_distance(q)).limit(5) = numpy", got == want, f"{got} vs {want}")
+        back = session.get(SparseItem, 7).embedding
+        check("sqlalchemy: a SPARSEVEC row reads back as its dense values", np.array_equal(back.to_numpy(), dense[7]), repr(back))
+    engine.dispose()
+
+    class HalfItem(Base):
+        __tablename__ = "sa_half_items"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        embedding = mapped_column(HALFVEC(16))
+        bits = mapped_column(BIT(16))
+
+    engine = create_engine("postgresql+psycopg://")
+    HalfItem.__table__.create(engine)
+    with Session(engine) as session:
+        session.add_all([HalfItem(id=i, embedding=data[i], bits="".join("1" if x > 0 else "0" for x in data[i]))
+                         for i in range(100)])
+        session.commit()
+        q = data[5].astype(np.float32)
+        got = [item.id for item in session.scalars(select(HalfItem).order_by(HalfItem.embedding.l2_distance(q), HalfItem.id).limit(5))]
+        want = np.lexsort((np.arange(100), np.linalg.norm(data[:100].astype(np.float64) - q, axis=1)))[:5].tolist()
+        check("sqlalchemy: HALFVEC order_by(l2_distance(q)).limit(5) = numpy", got == want, f"{got} vs {want}")
+        query_bits = "".join("1" if x > 0 else "0" for x in data[5])
+        got = [item.id for item in session.scalars(select(HalfItem).order_by(HalfItem.bits.hamming_distance(query_bits), HalfItem.id).limit(5))]
+        hamming = ((data[:100] > 0) != (data[5] > 0)).sum(axis=1)
+        want = np.lexsort((np.arange(100), hamming))[:5].tolist()
+        check("sqlalchemy: BIT order_by(hamming_distance(bits)).limit(5) = numpy", got == want, f"{got} vs {want}")
+    engine.dispose()
+
+
 for group in (setup, psycopg_round_trip, psycopg_copy, hnsw_operators, asyncpg_checks, sqlalchemy_checks,
-              error_surfaces):
+              error_surfaces, halfvec_sparsevec_and_bit):
     section(group)
 
 sys.exit(checks.summary("clients"))

@@ -1,7 +1,8 @@
 """Fuzzes vector_ext through a real server connection (run by pg_test/cluster/fuzz.sh).
 
 Every input is random or a mutation of a valid one, and goes where a user's
-would: text literals and binary parameters into `vector_in`/`vector_recv`,
+would: text literals and binary parameters into `vector_in`/`vector_recv`
+`halfvec_in`/`halfvec_recv` and `sparsevec_in`/`sparsevec_recv`,
 type modifiers, array casts, the functions and operators on odd arguments,
 binary COPY, and index builds with random options followed by searches under
 random `hnsw.*`/`ivfflat.*` settings. An ERROR is a fine answer; what counts:
@@ -10,8 +11,8 @@ random `hnsw.*`/`ivfflat.*` settings. An ERROR is a fine answer; what counts:
   signal"; fuzz.sh checks it);
 - an internal error: SQLSTATE class XX (a Rust panic is reported as XX000),
   no SQLSTATE, or "panicked" in the message: bad input without a clear error;
-- an invalid output: a returned `vector` that is not 1 to 16,000 finite
-  elements;
+- an invalid output: a returned `vector` or `halfvec` that is not 1 to
+  16,000 finite elements;
 - a verify problem: hnsw_verify or ivfflat_verify finds something wrong in
   an index the inputs built (reported, not a failure: an HNSW graph with
   tiny lists, m = 4 and ef_construction = 8, can leave an element
@@ -32,8 +33,8 @@ Prints each finding with its statements (repr) and ends with
 `fuzz: N inputs, E errors (SQLSTATE: count, ...), C crashes, I internal errors`.
 Exits 1 on any crash, internal error or invalid output.
 
-A later type (halfvec, sparsevec, ...) joins by adding its generators to
-GENERATORS.
+A later type joins by adding its generators to GENERATORS, as halfvec and
+sparsevec did.
 """
 import argparse
 import math
@@ -268,7 +269,7 @@ class Case:
 
 class Types:
     """OIDs looked up once: parameters are sent with their exact type."""
-    vector = vector_array = 0
+    vector = vector_array = halfvec = halfvec_array = sparsevec = 0
 
 
 def one(kind, sql, **step):
@@ -304,6 +305,99 @@ def gen_binary(rng):
         array = mutate_bytes(rng, array)
     return one("binary_array", "SELECT $1::vector[]", params=[array], types=[Types.vector_array], formats=[1],
                result_format=rng.randrange(2))
+
+
+# float2 bit patterns at the edges: zeros, one, the largest finite, the
+# smallest normal and subnormal, infinities and NaNs.
+HALF_EDGE_BITS = [0x0000, 0x8000, 0x3C00, 0xBC00, 0x7BFF, 0xFBFF, 0x0400, 0x0001, 0x83FF, 0x7C00, 0xFC00,
+                  0x7E00, 0xFE00, 0x7C01, 0x7DFF, 0xFFFF]
+
+
+def half_wire(rng, n=None):
+    """pgvector's halfvec binary format: uint16 dim, uint16 unused, dim x float2 bits."""
+    n = rng.randint(1, 8) if n is None else n
+    halves = []
+    for _ in range(min(n, 64)):
+        roll = rng.random()
+        if roll < 0.7:
+            halves.append(struct.unpack(">H", struct.pack(">e", rng.uniform(-1000, 1000)))[0])
+        elif roll < 0.9:
+            halves.append(rng.choice(HALF_EDGE_BITS))
+        else:
+            halves.append(rng.getrandbits(16))
+    body = struct.pack(f">{len(halves)}H", *halves)
+    # Large payloads repeat the first 64 halves: cheap to build.
+    return struct.pack(">HH", n & 0xFFFF, 0) + (body * (n // max(len(halves), 1) + 1))[:2 * n]
+
+
+def gen_halfvec(rng):
+    """halfvec_in and halfvec_recv: text literals and binary payloads, random and
+    mutated, as parameters and in the SQL, and the casts to and from vector."""
+    roll = rng.random()
+    if roll < 0.45:
+        text = literal(rng)
+        if rng.random() < 0.6:
+            text = mutate_text(rng, text)
+        if rng.random() < 0.5:
+            sql = rng.choice(["SELECT $1::halfvec", "SELECT $1::halfvec::vector", "SELECT $1::vector::halfvec",
+                              "SELECT binary_quantize($1::halfvec)", "SELECT $1::halfvec + $1::halfvec"])
+            return one("halfvec_text", sql, params=[text.encode()], types=[0], formats=[0], result_format=rng.randrange(2))
+        mod = rng.choice(TYPMODS[:8])
+        return one("halfvec_text", rng.choice([f"SELECT {sql_string(text)}::halfvec", f"SELECT {sql_string(text)}::halfvec({mod})",
+                                                f"SELECT ARRAY[{text[1:-1] if len(text) > 1 else text}]::real[]::halfvec"]))
+    if roll < 0.9:
+        payload = half_wire(rng, rng.choice([1, 2, 3, 5, 16, rng.randint(1, 40), 16000]) if rng.random() < 0.95 else 0)
+        if rng.random() < 0.7:
+            payload = mutate_bytes(rng, payload)
+        sql = rng.choice(["SELECT $1::halfvec", "SELECT vector_dims($1::halfvec)", "SELECT $1::halfvec::text",
+                          "SELECT $1::halfvec <-> $1::halfvec", "SELECT l2_normalize($1::halfvec)",
+                          "SELECT $1::halfvec::vector", "SELECT avg(h) FROM (VALUES ($1::halfvec), ($1::halfvec)) t(h)"])
+        return one("halfvec_binary", sql, params=[payload], types=[Types.halfvec], formats=[1], result_format=rng.randrange(2))
+    elements = [None if rng.random() < 0.1 else mutate_bytes(rng, half_wire(rng)) if rng.random() < 0.3 else half_wire(rng)
+                for _ in range(rng.randint(0, 4))]
+    array = binary_array(rng, rng.choice([Types.halfvec] * 9 + [Types.vector]), elements, ndim=rng.choice([1, 1, 1, 0, 2]))
+    if rng.random() < 0.3:
+        array = mutate_bytes(rng, array)
+    return one("halfvec_array", "SELECT $1::halfvec[]", params=[array], types=[Types.halfvec_array], formats=[1],
+               result_format=rng.randrange(2))
+
+
+def sparse_literal(rng):
+    """A sparsevec literal: random indices (sometimes 0, repeated or past the
+    end), numbers and dimensions, with the odd edge token."""
+    dim = rng.choice([1, 2, 5, 100, 16000, 1000000000, 1000000001, 0, -1, 2147483647, 2147483648])
+    pairs = [f"{rng.choice([rng.randint(1, 6), rng.randint(-2, dim + 2), 0, 2147483648])}:{number(rng)}"
+             for _ in range(rng.choice([0, 1, 2, 3, rng.randint(4, 30)]))]
+    return "{" + ",".join(pairs) + "}/" + str(dim)
+
+
+def sparse_wire(rng):
+    """pgvector's sparsevec binary format: int32 dim, nnz, unused, indices, float4 values."""
+    nnz = rng.choice([0, 1, 2, 3, rng.randint(4, 20)])
+    dim = rng.choice([nnz, nnz + 1, 100, 1000000000, 1000000001, 0, -1])
+    indices = sorted(rng.sample(range(max(dim, nnz, 1)), nnz)) if dim < 1000 else sorted(rng.sample(range(1000), nnz))
+    values = [rng.choice(EDGE_BITS) if rng.random() < 0.2 else struct.unpack(">I", struct.pack(">f", rng.uniform(-9, 9)))[0]
+              for _ in range(nnz)]
+    return struct.pack(f">iii{nnz}i{nnz}I", dim, nnz, 0, *indices, *values)
+
+
+def gen_sparsevec(rng):
+    """sparsevec_in and sparsevec_recv: text and binary, random and mutated,
+    and the casts to and from the dense types."""
+    if rng.random() < 0.5:
+        text = sparse_literal(rng)
+        if rng.random() < 0.5:
+            text = mutate_text(rng, text)
+        sql = rng.choice(["SELECT {}::sparsevec", "SELECT {}::sparsevec::vector", "SELECT {}::sparsevec::halfvec",
+                          "SELECT l2_normalize({}::sparsevec)", "SELECT {0}::sparsevec <=> {0}::sparsevec",
+                          "SELECT {}::sparsevec(5)", "SELECT {}::sparsevec::text::sparsevec"])
+        return one("sparsevec_text", sql.format(sql_string(text)))
+    payload = sparse_wire(rng)
+    if rng.random() < 0.7:
+        payload = mutate_bytes(rng, payload)
+    sql = rng.choice(["SELECT $1::sparsevec", "SELECT $1::sparsevec::text", "SELECT $1::sparsevec <-> $1::sparsevec",
+                      "SELECT $1::sparsevec::vector", "SELECT l2_norm($1::sparsevec)", "SELECT $1::sparsevec = $1::sparsevec"])
+    return one("sparsevec_binary", sql, params=[payload], types=[Types.sparsevec], formats=[1], result_format=rng.randrange(2))
 
 
 TYPMODS = ["-1", "0", "1", "2", "3", "5", "16000", "16001", "100000", "2147483647", "2147483648", "-2147483648",
@@ -564,6 +658,8 @@ GENERATORS = [
     (1.5, gen_index),
     (2, gen_stateful),
     (0.5, gen_copy),
+    (15, gen_halfvec),
+    (15, gen_sparsevec),
 ]
 
 
@@ -645,6 +741,7 @@ class Outcome:
 
 
 FLOAT_EXPONENT = 0x7F800000
+HALF_EXPONENT = 0x7C00
 
 
 def check_vector_text(text):
@@ -663,15 +760,17 @@ def check_vector_text(text):
     return None
 
 
-def check_vector_binary(data):
-    """None when `data` is a valid vector's binary output, else what is wrong."""
+def check_vector_binary(data, element_bytes=4):
+    """None when `data` is a valid vector's (element_bytes 4) or halfvec's
+    (2) binary output, else what is wrong."""
     if len(data) < 4:
         return f"{len(data)} bytes"
     dim, unused = struct.unpack(">HH", data[:4])
-    if not 1 <= dim <= MAX_DIM or unused != 0 or len(data) != 4 + 4 * dim:
+    if not 1 <= dim <= MAX_DIM or unused != 0 or len(data) != 4 + element_bytes * dim:
         return f"header dim {dim} unused {unused} in {len(data)} bytes"
-    bits = struct.unpack(f">{dim}I", data[4:])
-    if any(b & FLOAT_EXPONENT == FLOAT_EXPONENT for b in bits):
+    code, exponent = ("I", FLOAT_EXPONENT) if element_bytes == 4 else ("H", HALF_EXPONENT)
+    bits = struct.unpack(f">{dim}{code}", data[4:])
+    if any(b & exponent == exponent for b in bits):
         return "non-finite element"
     return None
 
@@ -683,13 +782,14 @@ def check_result(result, step):
         first = [(result.get_value(0, c) or b"").decode(errors="replace") for c in range(result.nfields)]
         return "verify problem", f"{result.ntuples} problems, first {' '.join(first)}"
     for column in range(result.nfields):
-        if result.ftype(column) != Types.vector:
+        if result.ftype(column) not in (Types.vector, Types.halfvec):
             continue
+        element_bytes = 4 if result.ftype(column) == Types.vector else 2
         for row in range(result.ntuples):
             value = result.get_value(row, column)
             if value is None:
                 continue
-            problem = (check_vector_binary(value) if result.fformat(column)
+            problem = (check_vector_binary(value, element_bytes) if result.fformat(column)
                        else check_vector_text(value.decode(errors="replace")))
             if problem:
                 return "invalid output", f"column {column}: {problem}"
@@ -948,8 +1048,9 @@ def main():
     conn = connect()
     if not args.no_setup:
         conn.execute(SETUP)
-    Types.vector, Types.vector_array = conn.execute(
-        "SELECT 'vector'::regtype::oid::int, 'vector[]'::regtype::oid::int").fetchone()
+    Types.vector, Types.vector_array, Types.halfvec, Types.halfvec_array, Types.sparsevec = conn.execute(
+        "SELECT 'vector'::regtype::oid::int, 'vector[]'::regtype::oid::int,"
+        " 'halfvec'::regtype::oid::int, 'halfvec[]'::regtype::oid::int, 'sparsevec'::regtype::oid::int").fetchone()
     copy_conn = connect()
     pipeline = Pipeline(conn)
     report = Report(args.seed)

@@ -31,8 +31,21 @@ SET enable_seqscan = off;
 -- the cap stops the search
 SET hnsw.max_scan_tuples = 20;
 SELECT count(*) < 10 AS capped FROM (SELECT id FROM items WHERE category = 3 ORDER BY embedding <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 10) s;
--- without LIMIT the planner may use the index only when iterating
 RESET hnsw.max_scan_tuples;
+-- so does memory: a search may use work_mem x hnsw.scan_mem_multiplier (1 to 1000)
+SET hnsw.scan_mem_multiplier = 0.5;
+SET hnsw.scan_mem_multiplier = 1001;
+SET work_mem = '64kB';
+SET hnsw.scan_mem_multiplier = 1;
+SELECT count(*) AS rows FROM (SELECT id FROM items WHERE category = 3 ORDER BY embedding <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 1000) s \gset small_
+SELECT searches AS searches FROM hnsw_last_scan() \gset small_
+SET hnsw.scan_mem_multiplier = 1000;
+SELECT count(*) AS rows FROM (SELECT id FROM items WHERE category = 3 ORDER BY embedding <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 1000) s \gset large_
+SELECT searches AS searches FROM hnsw_last_scan() \gset large_
+SELECT :small_searches < :large_searches AS "fewer searches in 64kB", :small_rows < :large_rows AS "fewer rows", :large_rows AS "rows with 64 MB";
+RESET work_mem;
+RESET hnsw.scan_mem_multiplier;
+-- without LIMIT the planner may use the index only when iterating
 RESET enable_seqscan;
 RESET hnsw.iterative_scan;
 EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]';

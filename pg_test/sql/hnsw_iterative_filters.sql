@@ -1,5 +1,6 @@
 -- Iterative scans under very selective filters keep going until the LIMIT
--- is met or hnsw.max_scan_tuples is reached, and find the true nearest
+-- is met, hnsw.max_scan_tuples is reached or the next search would need more
+-- than work_mem x hnsw.scan_mem_multiplier, and find the true nearest
 -- matching rows (strict and relaxed order alike).
 CREATE TABLE items (i int, embedding vector(3));
 SELECT setseed(0.5);
@@ -7,7 +8,11 @@ INSERT INTO items SELECT i, ARRAY[random(), random(), random()] FROM generate_se
 CREATE INDEX ON items USING hnsw (embedding vector_l2_ops);
 SET enable_seqscan = off;
 SET hnsw.max_scan_tuples = 50000;
--- 10 rows match; LIMIT 11 returns all 10
+-- 10 rows match: the default 4 MB stops short of them ...
+SET hnsw.iterative_scan = relaxed_order;
+SELECT count(*) BETWEEN 1 AND 9 AS "stopped by memory" FROM (SELECT i FROM items WHERE i % 5000 = 0 ORDER BY embedding <-> '[0.5,0.5,0.5]' LIMIT 11) s;
+-- ... four times as much lets LIMIT 11 return all 10
+SET hnsw.scan_mem_multiplier = 4;
 SET hnsw.iterative_scan = relaxed_order;
 SELECT count(*) FROM (SELECT i FROM items WHERE i % 5000 = 0 ORDER BY embedding <-> '[0.5,0.5,0.5]' LIMIT 11) s;
 SET hnsw.iterative_scan = strict_order;

@@ -25,3 +25,6 @@ DROP TABLE t;
 SELECT vector_avg(ARRAY[1e-320]::float8[]);
 SELECT vector_combine(ARRAY[NULL, 1]::float8[], ARRAY[1, 2]::float8[]);
 SELECT vector_accum(ARRAY[1, NULL]::float8[], '[1]');
+SELECT vector_avg(ARRAY[[1,2]]::float8[]);
+SELECT vector_accum(ARRAY[]::float8[], '[1]');
+SELECT vector_avg(ARRAY[2, 2, 4]::float8[]);

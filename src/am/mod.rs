@@ -2,12 +2,17 @@
 //! names, the vector as an index stores it, progress reporting.
 
 mod cost;
+pub mod format;
 pub mod hnsw;
 pub mod ivfflat;
+mod key;
+mod opclass;
 mod scan;
 mod validate;
 mod verify;
 
+pub(crate) use key::KeyType;
+pub(crate) use opclass::opclass_metric;
 pub(crate) use validate::amvalidate;
 
 use pgrx::pg_sys;
@@ -15,33 +20,7 @@ use pgrx::prelude::*;
 use vector_core::distance::Metric;
 
 use crate::storage::{corrupted, Index};
-use hnsw::format::{Address, FormatError, StoredMetric};
-
-/// The distance an index orders by, read from its operator class: support
-/// function 1 is the distance, and a support function 2 (the norm) means
-/// vectors are normalized (cosine).
-pub(crate) fn opclass_metric(index: pg_sys::Relation) -> StoredMetric {
-    // SAFETY: an open index with one key column.
-    let (distance, norm) = unsafe { (pg_sys::index_getprocid(index, 1, 1), pg_sys::index_getprocid(index, 1, 2)) };
-    // SAFETY: get_func_name returns a palloc'd name or NULL.
-    let name = unsafe {
-        let name = pg_sys::get_func_name(distance);
-        if name.is_null() { String::new() } else { std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned() }
-    };
-    match (name.as_str(), norm != pg_sys::InvalidOid) {
-        ("vector_l2_squared_distance", _) => StoredMetric::L2,
-        ("vector_negative_inner_product", false) => StoredMetric::InnerProduct,
-        ("vector_negative_inner_product", true) => StoredMetric::Cosine,
-        ("l1_distance", _) => StoredMetric::L1,
-        _ => {
-            ereport!(
-                ERROR,
-                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                format!("this index does not support the distance function \"{name}\"")
-            );
-        }
-    }
-}
+use format::{Address, FormatError};
 
 /// The vector as the index stores it or searches with it: unit length for
 /// cosine. None for a vector the index cannot place (a zero vector has no

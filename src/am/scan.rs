@@ -12,7 +12,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::PgMemoryContexts;
 
-use crate::vector::PgVector;
+use crate::am::key::{KeyType, KeyVector};
 
 /// Starts a scan whose state is `state`. The state belongs to the memory
 /// context the scan is created in (the executor's per-query context), and is
@@ -51,9 +51,9 @@ pub(crate) unsafe fn copy_order_by(scan: pg_sys::IndexScanDesc, orderbys: pg_sys
 }
 
 /// Checks what every scan needs at its first amgettuple, counts the scan in
-/// pg_stat_user_indexes (idx_scan), and returns the query vector: None for
-/// `ORDER BY embedding <-> NULL`.
-pub(crate) fn start(scan: &pg_sys::IndexScanDescData, am: &str) -> Option<PgVector> {
+/// pg_stat_user_indexes (idx_scan), and returns the query vector with the
+/// key's type: None for `ORDER BY embedding <-> NULL`.
+pub(crate) fn start(scan: &pg_sys::IndexScanDescData, am: &str) -> Option<(KeyVector, KeyType)> {
     if scan.numberOfOrderBys == 0 {
         ereport!(ERROR, PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, format!("{am} index scans need an ORDER BY distance"));
     }
@@ -73,8 +73,9 @@ pub(crate) fn start(scan: &pg_sys::IndexScanDescData, am: &str) -> Option<PgVect
     if key.sk_flags & pg_sys::SK_ISNULL as i32 != 0 {
         return None;
     }
-    // SAFETY: the ORDER BY argument of our operators is a vector.
-    Some(unsafe { PgVector::from_datum_unchecked(key.sk_argument) })
+    // SAFETY: the ORDER BY argument of the opclass's operators has its input type.
+    let key_type = KeyType::of(scan.indexRelation);
+    Some((unsafe { key_type.read(key.sk_argument) }, key_type))
 }
 
 /// pgstat_count_index_scan, a macro in PostgreSQL's headers.

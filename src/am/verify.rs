@@ -8,7 +8,7 @@ use std::ffi::CStr;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use crate::am::hnsw::format::FormatError;
+use crate::am::format::FormatError;
 use crate::storage::{BlockNumber, Index, OffsetNumber, PageTag};
 
 #[derive(Default)]

@@ -1,4 +1,5 @@
-//! Distance kernels on `&[f32]`.
+//! Distance kernels on `&[f32]`, and the distances of any dense element
+//! type through them.
 //!
 //! Each kernel has a portable version and, on x86-64, AVX2+FMA and AVX-512
 //! versions; the best one the CPU supports is picked once, on first use.
@@ -12,6 +13,8 @@ mod portable;
 mod x86;
 
 use std::sync::OnceLock;
+
+use crate::types::Element;
 
 /// The distance an index or a query orders by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,36 +69,64 @@ pub fn prefetch(data: *const u8, lines: usize) {
     let _ = (data, lines);
 }
 
+/// Feeds `a` and `b` to `accumulate` as float4: whole when they are float4
+/// already, otherwise widened a block at a time on the stack.
+#[inline]
+fn in_float4_blocks<E: Element>(a: &[E], b: &[E], mut accumulate: impl FnMut(&[f32], &[f32])) {
+    if let (Some(a), Some(b)) = (E::as_f32(a), E::as_f32(b)) {
+        return accumulate(a, b);
+    }
+    assert_eq!(a.len(), b.len(), "distance between vectors of different lengths");
+    const BLOCK: usize = 256;
+    let (mut wide_a, mut wide_b) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
+    for (block_a, block_b) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
+        let (wide_a, wide_b) = (&mut wide_a[..block_a.len()], &mut wide_b[..block_b.len()]);
+        E::widen_into(block_a, wide_a);
+        E::widen_into(block_b, wide_b);
+        accumulate(wide_a, wide_b);
+    }
+}
+
 /// Squared Euclidean distance.
 #[inline]
-pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-    (kernels().l2_squared)(a, b)
+pub fn l2_squared<E: Element>(a: &[E], b: &[E]) -> f32 {
+    let mut sum = 0.0;
+    in_float4_blocks(a, b, |a, b| sum += (kernels().l2_squared)(a, b));
+    sum
 }
 
 /// Inner product a·b.
 #[inline]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    (kernels().dot)(a, b)
+pub fn dot<E: Element>(a: &[E], b: &[E]) -> f32 {
+    let mut sum = 0.0;
+    in_float4_blocks(a, b, |a, b| sum += (kernels().dot)(a, b));
+    sum
 }
 
 /// Taxicab distance.
 #[inline]
-pub fn l1(a: &[f32], b: &[f32]) -> f32 {
-    (kernels().l1)(a, b)
+pub fn l1<E: Element>(a: &[E], b: &[E]) -> f32 {
+    let mut sum = 0.0;
+    in_float4_blocks(a, b, |a, b| sum += (kernels().l1)(a, b));
+    sum
 }
 
 /// One minus cosine similarity, clamped to [0, 2]; NaN when either vector is
 /// zero (as pgvector: there is no direction to compare).
 #[inline]
-pub fn cosine_distance(a: &[f32], b: &[f32]) -> f64 {
-    let (dot, norm_a, norm_b) = (kernels().cosine_parts)(a, b);
+pub fn cosine_distance<E: Element>(a: &[E], b: &[E]) -> f64 {
+    let (mut dot, mut norm_a, mut norm_b) = (0.0f32, 0.0f32, 0.0f32);
+    in_float4_blocks(a, b, |a, b| {
+        let (d, na, nb) = (kernels().cosine_parts)(a, b);
+        (dot, norm_a, norm_b) = (dot + d, norm_a + na, norm_b + nb);
+    });
     let similarity = dot as f64 / (norm_a as f64 * norm_b as f64).sqrt();
     1.0 - similarity.clamp(-1.0, 1.0)
 }
 
 /// Euclidean norm, summed in double precision like pgvector's vector_norm.
-pub fn norm(a: &[f32]) -> f64 {
-    a.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt()
+pub fn norm<E: Element>(a: &[E]) -> f64 {
+    a.iter().map(|&x| x.to_f32() as f64 * x.to_f32() as f64).sum::<f64>().sqrt()
 }
 
 /// -a·b: inner product as a "smaller is closer" score.
@@ -122,7 +153,7 @@ impl Metric {
 
     /// The value the SQL operator returns for this metric.
     #[inline]
-    pub fn distance(self, a: &[f32], b: &[f32]) -> f64 {
+    pub fn distance<E: Element>(self, a: &[E], b: &[E]) -> f64 {
         match self {
             Metric::L2 => (l2_squared(a, b) as f64).sqrt(),
             Metric::InnerProduct => -(dot(a, b) as f64),
@@ -182,6 +213,22 @@ mod tests {
         assert_eq!(Metric::Cosine.distance(&a, &[-3.0, -4.0]), 2.0);
         assert!(Metric::Cosine.distance(&a, &b).is_nan(), "zero vector has no direction");
         assert_eq!(norm(&a), 5.0);
+    }
+
+    #[test]
+    fn half_distances_equal_the_distances_of_their_float4_values() {
+        use crate::types::{widen, Half};
+        let mut rng = SmallRng::seed_from_u64(5);
+        for len in [1, 7, 255, 256, 257, 700, 4000] {
+            let a: Vec<Half> = (0..len).map(|_| Half::from_f32(rng.gen_range(-2.0..2.0))).collect();
+            let b: Vec<Half> = (0..len).map(|_| Half::from_f32(rng.gen_range(-2.0..2.0))).collect();
+            let (wide_a, wide_b) = (widen(&a), widen(&b));
+            for metric in [Metric::L2, Metric::InnerProduct, Metric::Cosine, Metric::L1] {
+                let (half, float) = (metric.distance(&a, &b), metric.distance(&wide_a, &wide_b));
+                assert!((half - float).abs() <= 1e-5 * float.abs().max(1.0), "{metric:?} len {len}: {half} vs {float}");
+            }
+            assert_eq!(norm(&a), norm(&wide_a));
+        }
     }
 
     #[test]

@@ -369,7 +369,7 @@ pub(super) struct AddedLink<N> {
 /// pgvector's HnswUpdateConnection, instead of being re-pruned whole (which
 /// stripped lists of many links at once, sometimes an element's only
 /// incoming one): the furthest one Algorithm 4 prunes, or the furthest of
-/// all if it prunes none. That may be `new` itself unless `refusal` forbids
+/// all if it prunes none (links whose score overflowed last). That may be `new` itself unless `refusal` forbids
 /// it. Also reports the links `new` prunes (see `adopt_stranded`): the
 /// heuristic compares them with `new` anyway, first, at no extra cost.
 ///
@@ -421,9 +421,18 @@ pub(super) fn add_link<G: Graph>(
         in_list[i] = verdict;
     }
 
+    // Links at a finite distance go first; among them pruned, then kept,
+    // furthest first. A link whose score overflowed (+inf from everything)
+    // says nothing about how far it is, and it is likely its element's only
+    // in-link: dropping it to make room for another such element started
+    // chains of displacements longer than re-homing follows (see the test
+    // `outliers_whose_scores_overflow_stay_reachable`).
     let furthest_first = (0..candidates.len()).rev();
     let pruned = |i: &usize| candidates[*i].pruned_by.is_some();
-    let mut victims = furthest_first.clone().filter(pruned).chain(furthest_first.filter(|i| !pruned(i)));
+    // (`new` itself may still be turned away: that only refuses a link.)
+    let finite = |i: &usize| candidates[*i].distance.is_finite() || candidates[*i].node == new;
+    let by_preference = furthest_first.clone().filter(pruned).chain(furthest_first.filter(|i| !pruned(i)));
+    let mut victims = by_preference.clone().filter(finite).chain(by_preference.filter(|i| !finite(i)));
     let victim = victims
         .find(|&i| candidates[i].node != new || refusal == Refusal::Allowed)
         .map(|i| Candidate { distance: candidates[i].distance, node: candidates[i].node })

@@ -581,3 +581,29 @@ fn overflowed_scores_are_pruned_only_by_kept_links() {
         }
     }
 }
+
+/// Vectors whose distances overflow float4 (components near 1e38: the
+/// server fuzzer inserts them) all score +inf from everything, so every
+/// list judges them equally far. Each new one's only in-link is forced
+/// from a full list, which gave up its furthest link: the previous
+/// outlier's only in-link, and so on down a chain longer than re-homing
+/// follows (5 of 12 such rows unreachable in the fuzzer's 500-row index).
+#[test]
+fn outliers_whose_scores_overflow_stay_reachable() {
+    let (dim, rows, outliers) = (16, 500, 12);
+    let mut rng = SmallRng::seed_from_u64(9386);
+    let extremes = [3.4028235e38f32, -3.4028235e38, 1e38, -1e38, 1e20, 1e-38, 0.0, 3.0, -5.0];
+    for metric in [Metric::L1, Metric::L2] {
+        let mut graph = MemoryGraph::new(dim, metric, HnswParams::new(16, 64));
+        let mut builder = graph.builder(1);
+        for _ in 0..rows {
+            let vector: Vec<f32> = (0..dim).map(|_| rng.gen_range(-0.5..0.5)).collect();
+            builder.insert(&mut graph, &vector);
+        }
+        for _ in 0..outliers {
+            let vector: Vec<f32> = (0..dim).map(|_| extremes[rng.gen_range(0..extremes.len())]).collect();
+            builder.insert(&mut graph, &vector);
+        }
+        assert_eq!(reachable_from_entry(&graph).len(), graph.len(), "{metric:?}");
+    }
+}

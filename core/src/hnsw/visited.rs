@@ -56,6 +56,13 @@ impl<N: Hash + Eq> Default for HashVisited<N> {
     }
 }
 
+impl<N> HashVisited<N> {
+    /// The bytes the set's table takes: a slot and a control byte per bucket.
+    pub fn memory_bytes(&self) -> usize {
+        self.seen.capacity() * (std::mem::size_of::<N>() + 1)
+    }
+}
+
 impl<N: Hash + Eq> Visited<N> for HashVisited<N> {
     #[inline]
     fn first_visit(&mut self, node: N) -> bool {

@@ -24,10 +24,9 @@ use vector_core::ivf::bisection_order;
 use vector_core::quant::RabitqEncoder;
 
 use super::format::{self, Address, MetaPage, StoredMetric, StoredVerdict, GRAPH_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE, VECTOR_CHUNK};
-use crate::am::column_dimensions;
+use crate::am::{column_dimensions, KeyType};
 use super::{insert, opclass_metric, options, prepare_vector, report_progress};
 use crate::storage::{item_space, BuildPage, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
-use crate::vector::PgVector;
 
 /// pg_stat_progress_create_index phases: rows collected from the heap (or,
 /// past maintenance_work_mem, inserted on disk); elements inserted into the
@@ -41,6 +40,7 @@ const PHASE_ENCODE: i64 = 6;
 
 struct BuildState {
     index: Index,
+    key_type: KeyType,
     metric: StoredMetric,
     params: HnswParams,
     dimensions: usize,
@@ -70,6 +70,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     let metric = opclass_metric(index_relation);
     let mut state = BuildState {
         index,
+        key_type: KeyType::of(index_relation),
         metric,
         params,
         dimensions,
@@ -156,8 +157,8 @@ unsafe extern "C-unwind" fn build_callback(
     let datum = unsafe { *values };
     // Detoasted copies live in a context reset after every row.
     let vector = state.tuple_context.switch_to(|_| {
-        // SAFETY: the key column is a non-null vector.
-        let vector = unsafe { PgVector::from_datum_unchecked(datum) };
+        // SAFETY: the key column is non-null, of the opclass's type.
+        let vector = unsafe { state.key_type.read(datum) };
         prepare_vector(metric, vector.as_slice())
     });
     state.tuple_context.reset();

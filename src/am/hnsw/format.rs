@@ -67,7 +67,9 @@ use vector_core::hnsw::LinkVerdict;
 use vector_core::quant::rabitq::FACTORS_BYTES;
 use vector_core::quant::code_bytes;
 
-use crate::storage::{BlockNumber, OffsetNumber, PageTag, INVALID_BLOCK};
+pub use crate::am::format::{Address, FormatError, StoredMetric};
+use crate::am::format::{check_meta_header, encode_meta_header, ADDRESS_BYTES};
+use crate::storage::{BlockNumber, PageTag, INVALID_BLOCK};
 
 pub const MAGIC: u32 = 0x5753_4e48; // "HNSW" read as little-endian bytes
 pub const FORMAT_VERSION: u32 = 5;
@@ -103,35 +105,7 @@ const VECTOR_KIND: u8 = 4;
 const CENTROID_KIND: u8 = 5;
 /// Floats per centroid tuple.
 pub const CENTROID_CHUNK: usize = 2000;
-const ADDRESS_BYTES: usize = 6;
 const NEIGHBORS_HEADER_BYTES: usize = 4;
-
-/// Where an element (or a neighbor tuple) lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Address {
-    pub block: BlockNumber,
-    pub offset: OffsetNumber,
-}
-
-impl Address {
-    pub const INVALID: Address = Address { block: INVALID_BLOCK, offset: 0 };
-
-    pub fn is_valid(&self) -> bool {
-        self.block != INVALID_BLOCK
-    }
-
-    fn encode(&self, out: &mut [u8]) {
-        out[..4].copy_from_slice(&self.block.to_le_bytes());
-        out[4..6].copy_from_slice(&self.offset.to_le_bytes());
-    }
-
-    fn decode(bytes: &[u8]) -> Self {
-        Address {
-            block: u32::from_le_bytes(bytes[..4].try_into().unwrap()),
-            offset: u16::from_le_bytes(bytes[4..6].try_into().unwrap()),
-        }
-    }
-}
 
 /// The highest level an element may have: its neighbor tuple must fit a page.
 pub fn max_level(m: usize) -> usize {
@@ -140,28 +114,6 @@ pub fn max_level(m: usize) -> usize {
 }
 
 // ---------------------------------------------------------------- meta page
-
-/// Which distance the index orders by, fixed at build from the opclass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum StoredMetric {
-    L2 = 1,
-    InnerProduct = 2,
-    Cosine = 3,
-    L1 = 4,
-}
-
-impl StoredMetric {
-    pub fn from_byte(byte: u8) -> Option<Self> {
-        match byte {
-            1 => Some(StoredMetric::L2),
-            2 => Some(StoredMetric::InnerProduct),
-            3 => Some(StoredMetric::Cosine),
-            4 => Some(StoredMetric::L1),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetaPage {
@@ -184,29 +136,10 @@ pub struct MetaPage {
 
 pub const META_BYTES: usize = 48;
 
-#[derive(Debug)]
-pub enum FormatError {
-    NotMeta,
-    /// An index written by another version of the format: REINDEX it.
-    Version { found: u32, expected: u32 },
-    BadTuple(&'static str),
-}
-
-impl std::fmt::Display for FormatError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FormatError::NotMeta => f.write_str("has no hnsw meta page"),
-            FormatError::Version { found, expected } => write!(f, "has format version {found}, this build reads version {expected}"),
-            FormatError::BadTuple(what) => write!(f, "holds a malformed {what} tuple"),
-        }
-    }
-}
-
 impl MetaPage {
     pub fn encode(&self, out: &mut [u8]) {
         out[..META_BYTES].fill(0);
-        out[0..4].copy_from_slice(&MAGIC.to_le_bytes());
-        out[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        encode_meta_header(out, MAGIC, FORMAT_VERSION);
         out[8..12].copy_from_slice(&self.dimensions.to_le_bytes());
         out[12..14].copy_from_slice(&self.m.to_le_bytes());
         out[14..16].copy_from_slice(&self.ef_construction.to_le_bytes());
@@ -222,12 +155,7 @@ impl MetaPage {
     pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
         let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
         let u16_at = |at: usize| u16::from_le_bytes(bytes[at..at + 2].try_into().unwrap());
-        if bytes.len() < META_BYTES || u32_at(0) != MAGIC {
-            return Err(FormatError::NotMeta);
-        }
-        if u32_at(4) != FORMAT_VERSION {
-            return Err(FormatError::Version { found: u32_at(4), expected: FORMAT_VERSION });
-        }
+        check_meta_header(bytes, META_BYTES, MAGIC, FORMAT_VERSION)?;
         let metric = StoredMetric::from_byte(bytes[16]).ok_or(FormatError::NotMeta)?;
         if bytes[18] > 8 {
             return Err(FormatError::NotMeta);

@@ -2,28 +2,16 @@
 //! implementations that let the pure-Rust algorithms walk and change it, and
 //! the placement of new elements.
 
-use vector_core::distance::Metric;
 use vector_core::hnsw::{EstimateQuery, EstimatingGraph, Graph, GraphMut, HashVisited, HnswParams, LinkVerdict};
 use vector_core::quant::{Estimate, RabitqEncoder};
 
 use super::counters::ScanCounters;
 use super::duplicates;
 use super::format::{
-    self, Address, Element, ElementState, MetaPage, Neighbors, Shape, StoredMetric, StoredVerdict, VectorChunk, GRAPH_PAGE,
+    self, Address, Element, ElementState, MetaPage, Neighbors, Shape, StoredVerdict, VectorChunk, GRAPH_PAGE,
     META_BLOCK, META_BYTES, META_PAGE, VECTOR_CHUNK,
 };
 use crate::storage::{corrupted, item_space, BlockNumber, Index, PageRef, PinnedPages, WalRecord, INVALID_BLOCK};
-
-impl StoredMetric {
-    pub fn metric(self) -> Metric {
-        match self {
-            StoredMetric::L2 => Metric::L2,
-            StoredMetric::InnerProduct => Metric::InnerProduct,
-            StoredMetric::Cosine => Metric::Cosine,
-            StoredMetric::L1 => Metric::L1,
-        }
-    }
-}
 
 /// Reads and decodes the meta page.
 pub fn read_meta(index: &Index) -> MetaPage {

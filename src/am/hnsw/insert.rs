@@ -20,8 +20,8 @@ use super::format::{Address, UPDATE_LOCK};
 use super::duplicates::add_duplicate;
 use super::graph::{add_element, read_encoder, read_meta, NewElement, PageGraph};
 use super::prepare_vector;
+use crate::am::KeyType;
 use crate::storage::Index;
-use crate::vector::PgVector;
 
 thread_local! {
     /// Level draws for inserts; seeded per backend.
@@ -45,9 +45,9 @@ pub unsafe extern "C-unwind" fn aminsert(
     if unsafe { *is_null } {
         return false; // NULLs are not indexed
     }
-    // SAFETY: an open index; the key column is a non-null vector.
+    // SAFETY: an open index; the key column is non-null, of the opclass's type.
     let index = unsafe { Index::from_raw(index_relation) };
-    let vector = unsafe { PgVector::from_datum_unchecked(*values) };
+    let vector = unsafe { KeyType::of(index_relation).read(*values) };
     let (block, offset) = pgrx::itemptr::item_pointer_get_both(unsafe { *heap_tid });
     let metric = read_meta(&index).metric.metric();
     if let Some(vector) = prepare_vector(metric, vector.as_slice()) {

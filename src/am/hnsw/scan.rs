@@ -20,16 +20,17 @@ use std::collections::{HashSet, VecDeque};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use vector_core::check_same_dimensions;
-use vector_core::hnsw::{knn_search, knn_search_estimated, EstimateQuery, Graph, SearchCounters};
+use vector_core::hnsw::{knn_search, knn_search_estimated, EstimateQuery, Graph, HashVisited, SearchCounters};
 
 use super::{counters, duplicates};
 use super::format::{Address, Element, ElementState, Shape, GRAPH_PAGE, SCAN_LOCK};
 use super::graph::{read_encoder, read_meta, PageGraph};
-use super::options::{IterativeScan, EF_SEARCH, ITERATIVE_SCAN, MAX_SCAN_TUPLES};
+use super::counters::ScanCounters;
+use super::options::{IterativeScan, EF_SEARCH, ITERATIVE_SCAN, MAX_SCAN_TUPLES, SCAN_MEM_MULTIPLIER};
 use super::prepare_vector;
 use crate::am::scan;
 use crate::storage::{BlockNumber, Index};
-use crate::vector::OrRaise;
+use crate::types::OrRaise;
 
 #[derive(Default)]
 enum Phase {
@@ -57,11 +58,19 @@ struct ScanState {
     returned: HashSet<Address>,
     /// The largest distance queued so far (strict_order returns nothing closer).
     last_score: f32,
+    /// What the last search held in memory, by [`search_memory`].
+    search_bytes: usize,
 }
 
 impl Default for ScanState {
     fn default() -> Self {
-        Self { phase: Phase::NotStarted, pending: VecDeque::new(), returned: HashSet::new(), last_score: f32::NEG_INFINITY }
+        Self {
+            phase: Phase::NotStarted,
+            pending: VecDeque::new(),
+            returned: HashSet::new(),
+            last_score: f32::NEG_INFINITY,
+            search_bytes: 0,
+        }
     }
 }
 
@@ -114,8 +123,8 @@ pub unsafe extern "C-unwind" fn amendscan(scan: pg_sys::IndexScanDesc) {
 fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState) {
     counters::start_scan();
     let meta = read_meta(index);
-    let query = scan::start(scan, "hnsw").map(|query| {
-        check_same_dimensions(meta.dimensions as usize, query.dim()).or_raise();
+    let query = scan::start(scan, "hnsw").map(|(query, key_type)| {
+        check_same_dimensions(meta.dimensions as usize, query.as_slice().len()).or_raise_as(key_type.name());
         prepare_vector(meta.metric.metric(), query.as_slice())
     });
     match query {
@@ -145,15 +154,46 @@ fn find_more(index: &Index, state: &mut ScanState) -> bool {
         }
         // With iterative scans on, a search with twice the ef.
         Phase::Searching { ef, exhausted, .. } => {
-            let max = MAX_SCAN_TUPLES.get().max(1) as usize;
-            if ITERATIVE_SCAN.get() == IterativeScan::Off || *exhausted || *ef >= max {
+            if !may_widen(*ef, *exhausted, state.search_bytes) {
                 return false;
             }
-            *ef = (*ef * 2).min(max);
+            *ef = (*ef * 2).min(MAX_SCAN_TUPLES.get().max(1) as usize);
             search(index, state);
             true
         }
     }
+}
+
+/// Whether an iterative scan runs a wider search after one with `ef` that
+/// held `search_bytes`: while it found ef rows, stays within
+/// `hnsw.max_scan_tuples`, and the next search (twice as wide) within
+/// `work_mem` × `hnsw.scan_mem_multiplier`.
+fn may_widen(ef: usize, exhausted: bool, search_bytes: usize) -> bool {
+    ITERATIVE_SCAN.get() != IterativeScan::Off
+        && !exhausted
+        && ef < MAX_SCAN_TUPLES.get().max(1) as usize
+        && 2 * search_bytes <= scan_memory_limit()
+}
+
+/// What a search holds besides its visited set, per element it scores: a
+/// candidate entry (a score and an address, 12 bytes); and per row the scan
+/// has queued, its TID in `returned` and `pending` (with the hash table's
+/// slack).
+const BYTES_PER_SCORED: usize = 12;
+const BYTES_PER_ROW: usize = 32;
+
+/// The memory a search held: its visited set, its candidates (from
+/// `counters`), and the rows the scan has queued.
+fn search_memory(visited: &HashVisited<Address>, counters: &ScanCounters, rows_queued: usize) -> usize {
+    visited.memory_bytes() + (counters.distances + counters.estimates) as usize * BYTES_PER_SCORED + rows_queued * BYTES_PER_ROW
+}
+
+/// `work_mem` × `hnsw.scan_mem_multiplier`, in bytes: what an iterative
+/// scan may use (as in pgvector).
+fn scan_memory_limit() -> usize {
+    // SAFETY: reading a GUC variable (kilobytes).
+    let work_mem = unsafe { pg_sys::work_mem } as f64 * 1024.0;
+    (work_mem * SCAN_MEM_MULTIPLIER.get()) as usize
 }
 
 /// Searches with the current ef and queues the results not yet returned.
@@ -175,9 +215,12 @@ fn search(index: &Index, state: &mut ScanState) {
         c.ef = c.ef.max(*ef as u64);
         graph.count_into(c);
     });
+    let mut this_search = ScanCounters::default();
+    graph.count_into(&mut this_search);
+    state.search_bytes = search_memory(&visited, &this_search, state.returned.len() + found.len());
     *exhausted = found.len() < *ef;
     let iterative = ITERATIVE_SCAN.get();
-    let wider_search_follows = iterative != IterativeScan::Off && !*exhausted && *ef < MAX_SCAN_TUPLES.get().max(1) as usize;
+    let wider_search_follows = may_widen(*ef, *exhausted, state.search_bytes);
     if wider_search_follows {
         // The far end of a result list is the least reliable; the next,
         // wider search finds those rows again, and more accurately.

@@ -24,10 +24,9 @@ use vector_core::ivf;
 
 use super::format::{self, MetaPage, CENTROID_PAGE, LINK_BYTES, LINK_OFFSET, LIST_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE};
 use super::options;
-use crate::am::hnsw::format::{Address, StoredMetric};
-use crate::am::{column_dimensions, opclass_metric, prepare_vector, report_progress};
+use crate::am::format::{Address, StoredMetric};
+use crate::am::{column_dimensions, opclass_metric, prepare_vector, report_progress, KeyType};
 use crate::storage::{item_space, BlockNumber, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
-use crate::vector::PgVector;
 
 const PHASE_KMEANS: i64 = 2;
 const PHASE_ASSIGN: i64 = 3;
@@ -39,6 +38,7 @@ const SEED: u64 = 0x1f1f_a77e;
 /// What both heap passes share: the column's shape and a memory context
 /// reset after each row.
 struct RowReader {
+    key_type: KeyType,
     metric: StoredMetric,
     dimensions: usize,
     tuple_context: PgMemoryContexts,
@@ -46,6 +46,11 @@ struct RowReader {
 }
 
 impl RowReader {
+    fn new(index_relation: pg_sys::Relation, metric: StoredMetric, dimensions: usize) -> Self {
+        let key_type = KeyType::of(index_relation);
+        Self { key_type, metric, dimensions, tuple_context: PgMemoryContexts::new("ivfflat build tuple"), rows: 0 }
+    }
+
     /// The prepared vector of a row the scan hands over, or None (NULL, or
     /// no cosine direction).
     fn read(&mut self, values: *mut pg_sys::Datum, is_null: *mut bool) -> Option<Vec<f32>> {
@@ -54,12 +59,12 @@ impl RowReader {
             return None;
         }
         let datum = unsafe { *values };
-        let metric = self.metric.metric();
+        let (key_type, metric) = (self.key_type, self.metric.metric());
         // SAFETY: the detoasted copy lives in the per-row context, which is
         // reset once the vector has been copied out.
         let vector = unsafe {
             let vector = self.tuple_context.switch_to(|_| {
-                let vector = PgVector::from_datum_unchecked(datum);
+                let vector = key_type.read(datum);
                 prepare_vector(metric, vector.as_slice())
             });
             self.tuple_context.reset();
@@ -127,7 +132,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     // SAFETY: PostgreSQL passes an open, locked, empty index.
     let index = unsafe { Index::from_raw(index_relation) };
     let (metric, dimensions, lists) = shape(index_relation);
-    let reader = RowReader { metric, dimensions, tuple_context: PgMemoryContexts::new("ivfflat build tuple"), rows: 0 };
+    let reader = RowReader::new(index_relation, metric, dimensions);
     let capacity = lists * SAMPLE_PER_LIST;
     let mut sampler = Sampler { reader, capacity, seen: 0, sample: Vec::new(), rng: SmallRng::seed_from_u64(SEED) };
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
@@ -166,7 +171,7 @@ pub unsafe extern "C-unwind" fn ambuildempty(index_relation: pg_sys::Relation) {
     // SAFETY: PostgreSQL passes an open index.
     let index = unsafe { Index::from_raw(index_relation) }.init_fork();
     let (metric, dimensions, lists) = shape(index_relation);
-    let reader = RowReader { metric, dimensions, tuple_context: PgMemoryContexts::new("ivfflat build tuple"), rows: 0 };
+    let reader = RowReader::new(index_relation, metric, dimensions);
     let centroids = train(&[], dimensions, lists, metric.metric());
     finish_index(start_index(index, reader, &centroids, lists));
 }

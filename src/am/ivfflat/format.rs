@@ -20,7 +20,7 @@
 //!
 //! Version 2 added the insert page (version 1 indexes need a REINDEX).
 
-use crate::am::hnsw::format::{Address, FormatError, StoredMetric};
+use crate::am::format::{check_meta_header, encode_meta_header, Address, FormatError, StoredMetric};
 use crate::storage::{BlockNumber, PageTag};
 
 pub const MAGIC: u32 = 0x4646_5649; // "IVFF" read as little-endian bytes
@@ -50,8 +50,7 @@ pub struct MetaPage {
 impl MetaPage {
     pub fn encode(&self, out: &mut [u8]) {
         out[..META_BYTES].fill(0);
-        out[0..4].copy_from_slice(&MAGIC.to_le_bytes());
-        out[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        encode_meta_header(out, MAGIC, FORMAT_VERSION);
         out[8..12].copy_from_slice(&self.dimensions.to_le_bytes());
         out[12..16].copy_from_slice(&self.lists.to_le_bytes());
         out[16] = self.metric as u8;
@@ -60,12 +59,7 @@ impl MetaPage {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
         let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-        if bytes.len() < META_BYTES || u32_at(0) != MAGIC {
-            return Err(FormatError::NotMeta);
-        }
-        if u32_at(4) != FORMAT_VERSION {
-            return Err(FormatError::Version { found: u32_at(4), expected: FORMAT_VERSION });
-        }
+        check_meta_header(bytes, META_BYTES, MAGIC, FORMAT_VERSION)?;
         let metric = StoredMetric::from_byte(bytes[16]).ok_or(FormatError::NotMeta)?;
         Ok(MetaPage { dimensions: u32_at(8), lists: u32_at(12), metric, centroid_pages: u32_at(20) })
     }

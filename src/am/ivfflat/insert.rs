@@ -9,10 +9,10 @@ use vector_core::{check_same_dimensions, ivf};
 
 use super::format::{self, CENTROID_PAGE, LINK_OFFSET, LIST_PAGE};
 use super::{read_centroids, read_meta};
-use crate::am::hnsw::format::{Address, FormatError};
-use crate::am::prepare_vector;
+use crate::am::format::{Address, FormatError};
+use crate::am::{prepare_vector, KeyType};
 use crate::storage::{corrupted, BlockNumber, Index, WalRecord, INVALID_BLOCK};
-use crate::vector::{OrRaise, PgVector};
+use crate::types::OrRaise;
 
 #[pg_guard]
 pub unsafe extern "C-unwind" fn aminsert(
@@ -28,12 +28,13 @@ pub unsafe extern "C-unwind" fn aminsert(
     if unsafe { *is_null } {
         return false;
     }
-    // SAFETY: an open index; the key column is a non-null vector.
+    // SAFETY: an open index; the key column is non-null, of the opclass's type.
     let index = unsafe { Index::from_raw(index_relation) };
-    let vector = unsafe { PgVector::from_datum_unchecked(*values) };
+    let key_type = KeyType::of(index_relation);
+    let vector = unsafe { key_type.read(*values) };
     let (block, offset) = pgrx::itemptr::item_pointer_get_both(unsafe { *heap_tid });
     let meta = read_meta(&index);
-    check_same_dimensions(meta.dimensions as usize, vector.dim()).or_raise();
+    check_same_dimensions(meta.dimensions as usize, vector.as_slice().len()).or_raise_as(key_type.name());
     let metric = meta.metric.metric();
     let Some(vector) = prepare_vector(metric, vector.as_slice()) else { return false };
 

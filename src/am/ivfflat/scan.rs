@@ -17,11 +17,11 @@ use vector_core::{check_same_dimensions, ivf};
 use super::format::{decode_link, Entry, LINK_OFFSET, LIST_PAGE};
 use super::options::{IterativeScan, ITERATIVE_SCAN, MAX_PROBES, PROBES};
 use super::{read_centroids, read_meta};
-use crate::am::hnsw::format::Address;
+use crate::am::format::Address;
 use crate::am::prepare_vector;
 use crate::am::scan;
 use crate::storage::{corrupted, Index, INVALID_BLOCK};
-use crate::vector::OrRaise;
+use crate::types::OrRaise;
 
 #[derive(Default)]
 struct ScanState {
@@ -84,8 +84,8 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
     state.started = true;
     let meta = read_meta(index);
     let metric = meta.metric.metric();
-    state.query = scan::start(scan, "ivfflat").and_then(|query| {
-        check_same_dimensions(meta.dimensions as usize, query.dim()).or_raise();
+    state.query = scan::start(scan, "ivfflat").and_then(|(query, key_type)| {
+        check_same_dimensions(meta.dimensions as usize, query.as_slice().len()).or_raise_as(key_type.name());
         // None for a zero vector, which has no cosine direction
         prepare_vector(metric, query.as_slice())
     });

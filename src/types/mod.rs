@@ -1,23 +1,35 @@
-//! The `vector` type: its datum layout, I/O, functions, casts and aggregates.
+//! The SQL types: `vector` and `halfvec` (one generic implementation over
+//! the element type), `sparsevec`, and the functions on PostgreSQL's `bit`.
 //!
 //! The SQL that declares all of it is in `sql/vector_ext.sql`; every
 //! function here is `#[pg_extern(sql = false)]` and named there by its
-//! `<name>_wrapper` symbol.
+//! `<name>_wrapper` symbol. The bodies of the dense types' functions are
+//! written once, generic over [`Element`](vector_core::types::Element), in
+//! `io`, `functions`, `casts` and `aggregates`; `vector.rs` and `halfvec.rs`
+//! only give them their SQL names through [`dense_type!`].
+
+#[macro_use]
+mod dense_sql;
 
 mod aggregates;
+mod bit;
 mod casts;
-mod datum;
+mod dense;
 mod functions;
+mod halfvec;
 mod io;
+mod sparsevec;
+mod vector;
 
-pub use datum::PgVector;
+pub use dense::{PgHalfVec, PgVector};
 
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 use vector_core::{ErrorKind, VectorError};
 
-/// Raises a vector error as a PostgreSQL ERROR with its SQLSTATE and detail.
-pub fn raise(error: VectorError) -> ! {
+/// Raises an error about a value of SQL type `type_name` as a PostgreSQL
+/// ERROR with its SQLSTATE and detail.
+pub fn raise_as(error: VectorError, type_name: &str) -> ! {
     let code = match error.kind() {
         ErrorKind::InvalidTextRepresentation => PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
         ErrorKind::DataException => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
@@ -26,7 +38,7 @@ pub fn raise(error: VectorError) -> ! {
         ErrorKind::InvalidParameterValue => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
         ErrorKind::InvalidBinaryRepresentation => PgSqlErrorCode::ERRCODE_INVALID_BINARY_REPRESENTATION,
     };
-    let mut report = ErrorReport::new(code, error.to_string(), "vector_ext");
+    let mut report = ErrorReport::new(code, error.message(type_name), "vector_ext");
     if let Some(detail) = error.detail() {
         report = report.set_detail(detail);
     }
@@ -34,13 +46,14 @@ pub fn raise(error: VectorError) -> ! {
     unreachable!("an ERROR report does not return")
 }
 
-/// `result.or_raise()`: the value, or the error raised in PostgreSQL.
+/// `result.or_raise_as("halfvec")`: the value, or the error about a value of
+/// that SQL type raised in PostgreSQL.
 pub trait OrRaise<T> {
-    fn or_raise(self) -> T;
+    fn or_raise_as(self, type_name: &str) -> T;
 }
 
 impl<T> OrRaise<T> for Result<T, VectorError> {
-    fn or_raise(self) -> T {
-        self.unwrap_or_else(|error| raise(error))
+    fn or_raise_as(self, type_name: &str) -> T {
+        self.unwrap_or_else(|error| raise_as(error, type_name))
     }
 }

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# ALTER EXTENSION vector_ext UPDATE from the previous release, 0.1.0, whose
+# install script is kept frozen in pg_test/upgrade. A database made with
+# 0.1.0 holds SIFT 5k in a vector(128) column with hnsw and ivfflat indexes;
+# after the update:
+#   - the extension is at the new default version and has exactly the
+#     objects a database that installs the new version directly has;
+#   - the rows are unchanged and the old indexes are used and return what
+#     they returned before the update, and verify clean;
+#   - what the new version adds works there: halfvec, sparsevec and bit
+#     values, and an hnsw index on halfvec.
+#   bash pg_test/cluster/upgrade.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
+PREVIOUS=0.1.0
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', expected '$3'"; fi; }
+value() { sql -At "$@"; }
+
+extension_dir="$("$PG_CONFIG" --sharedir)/extension"
+as_root install -m 644 "$REPO/pg_test/upgrade/vector_ext--$PREVIOUS.sql" "$extension_dir/"
+current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$extension_dir/vector_ext.control")
+[ -f "$extension_dir/vector_ext--$PREVIOUS--$current.sql" ] || { echo "no upgrade script from $PREVIOUS to $current" >&2; exit 1; }
+
+start_cluster
+sql -c "CREATE DATABASE old" -c "CREATE DATABASE fresh"
+export PGDATABASE=old
+sql -c "CREATE EXTENSION vector_ext VERSION '$PREVIOUS'"
+check "the old database starts at $PREVIOUS" "$(value -c "SELECT extversion FROM pg_extension WHERE extname = 'vector_ext'")" "$PREVIOUS"
+check "halfvec does not exist before the update" "$(value -c "SELECT to_regtype('halfvec') IS NULL")" "t"
+load_sift5k
+sql -c "CREATE INDEX items_hnsw ON items USING hnsw (embedding vector_l2_ops)" \
+    -c "CREATE INDEX items_ivfflat ON items USING ivfflat (embedding vector_cosine_ops) WITH (lists = 50)"
+
+# 20 searches through the index of an operator, as ids in order, and a
+# checksum of the rows
+searches() {
+    local operator=$1
+    value -c "SET enable_seqscan = off; SET hnsw.ef_search = 100; SET ivfflat.probes = 10;
+        SELECT string_agg((SELECT string_agg(id::text, ',') FROM (
+                   SELECT i.id FROM items i ORDER BY i.embedding $operator q.embedding LIMIT 10) nearest), ';' ORDER BY q.id)
+        FROM items q WHERE q.id % 250 = 0" | tail -1
+}
+rows_checksum() { value -c "SELECT md5(string_agg(id || ':' || embedding::text, ',' ORDER BY id)) FROM items"; }
+before_hnsw=$(searches "<->")
+before_ivfflat=$(searches "<=>")
+before_rows=$(rows_checksum)
+
+sql -c "ALTER EXTENSION vector_ext UPDATE"
+check "the update reaches $current" "$(value -c "SELECT extversion FROM pg_extension WHERE extname = 'vector_ext'")" "$current"
+
+# The same objects as a fresh install of the new version.
+members() {
+    value -d "$1" -c "SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
+        WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+          AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'vector_ext') ORDER BY 1"
+}
+sql -d fresh -c "CREATE EXTENSION vector_ext"
+diff <(members old) <(members fresh) > /tmp/vector_ext_upgrade.diff
+check "the updated extension has exactly the objects of a fresh $current install ($(members fresh | wc -l) objects)" \
+    "$(wc -l < /tmp/vector_ext_upgrade.diff)" "0"
+head -20 /tmp/vector_ext_upgrade.diff
+
+check "the rows are unchanged" "$(rows_checksum)" "$before_rows"
+plan=$(value -c "SET enable_seqscan = off; EXPLAIN SELECT id FROM items ORDER BY embedding <-> '[$(seq -s, 1 128)]' LIMIT 10")
+case "$plan" in *"Index Scan using items_hnsw"*) ok "the old hnsw index is still used" ;; *) fail "the old hnsw index is still used" "$plan" ;; esac
+check "the old hnsw index returns what it returned before the update" "$(searches "<->")" "$before_hnsw"
+check "the old ivfflat index returns what it returned before the update" "$(searches "<=>")" "$before_ivfflat"
+check "hnsw_verify is clean after the update" "$(value -c "SELECT count(*) FROM hnsw_verify('items_hnsw')")" "0"
+check "ivfflat_verify is clean after the update" "$(value -c "SELECT count(*) FROM ivfflat_verify('items_ivfflat')")" "0"
+
+check "halfvec works after the update" "$(value -c "SELECT '[1,2]'::halfvec + '[0.5,0.25]'")" "[1.5,2.25]"
+check "sparsevec works after the update" "$(value -c "SELECT '{1:3}/2'::sparsevec <-> '{2:4}/2'")" "5"
+check "bit distances work after the update" "$(value -c "SELECT binary_quantize(embedding) <~> binary_quantize(embedding) FROM items LIMIT 1")" "0"
+sql -c "ALTER TABLE items ADD COLUMN h halfvec(128)" -c "UPDATE items SET h = embedding" \
+    -c "CREATE INDEX items_h ON items USING hnsw (h halfvec_l2_ops)"
+plan=$(value -c "SET enable_seqscan = off; EXPLAIN SELECT id FROM items ORDER BY h <-> '[$(seq -s, 1 128)]' LIMIT 10")
+case "$plan" in *"Index Scan using items_h "*) ok "a new hnsw index on halfvec is used" ;; *) fail "a new hnsw index on halfvec is used" "$plan" ;; esac
+recall=$(value -c "SET hnsw.ef_search = 100;
+    SELECT avg((SELECT count(*) FROM (SELECT id FROM items ORDER BY h <-> q.h LIMIT 10) found
+                WHERE id IN (SELECT id FROM items ORDER BY h::vector <-> q.h::vector LIMIT 10)) / 10.0) >= 0.95
+    FROM items q WHERE q.id % 250 = 0" | tail -1)
+check "the halfvec index finds at least 95% of the exact top 10 (20 queries, ef_search 100)" "$recall" "t"
+
+echo "upgrade: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
