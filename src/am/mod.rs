@@ -3,6 +3,7 @@
 
 mod cost;
 pub mod format;
+mod handler;
 pub mod hnsw;
 pub mod ivfflat;
 mod key;

@@ -28,43 +28,22 @@ mod verify;
 use pgrx::prelude::*;
 use pgrx::pg_sys;
 
-use super::{opclass_metric, prepare_vector, report_progress};
+use super::{handler, opclass_metric, prepare_vector, report_progress};
 
 #[pg_extern(sql = false)]
 fn hnsw_handler(_fcinfo: pg_sys::FunctionCallInfo) -> PgBox<pg_sys::IndexAmRoutine> {
-    let mut am = unsafe { PgBox::<pg_sys::IndexAmRoutine>::alloc_node(pg_sys::NodeTag::T_IndexAmRoutine) };
-    am.amstrategies = 0;
-    am.amsupport = 2;
-    am.amoptsprocnum = 0;
-    am.amcanorder = false;
-    am.amcanorderbyop = true;
-    am.amcanbackward = false;
-    am.amcanunique = false;
-    am.amcanmulticol = false;
-    am.amoptionalkey = true;
-    am.amsearcharray = false;
-    am.amsearchnulls = false;
-    am.amstorage = false;
-    am.amclusterable = false;
-    am.ampredlocks = false;
-    am.amcanparallel = false;
-    am.amcaninclude = false;
-    am.amusemaintenanceworkmem = false;
-    am.amparallelvacuumoptions = pg_sys::VACUUM_OPTION_PARALLEL_BULKDEL as u8;
-    am.amkeytype = pg_sys::InvalidOid;
-
-    am.ambuild = Some(build::ambuild);
-    am.ambuildempty = Some(build::ambuildempty);
-    am.aminsert = Some(insert::aminsert);
-    am.ambulkdelete = Some(vacuum::ambulkdelete);
-    am.amvacuumcleanup = Some(vacuum::amvacuumcleanup);
-    am.amcostestimate = Some(cost::amcostestimate);
-    am.amoptions = Some(options::amoptions);
-    am.amvalidate = Some(crate::am::amvalidate);
-    am.ambuildphasename = Some(build::ambuildphasename);
-    am.ambeginscan = Some(scan::ambeginscan);
-    am.amrescan = Some(scan::amrescan);
-    am.amgettuple = Some(scan::amgettuple);
-    am.amendscan = Some(scan::amendscan);
-    am.into_pg_boxed()
+    handler::routine(handler::Callbacks {
+        ambuild: Some(build::ambuild),
+        ambuildempty: Some(build::ambuildempty),
+        aminsert: Some(insert::aminsert),
+        ambulkdelete: Some(vacuum::ambulkdelete),
+        amvacuumcleanup: Some(vacuum::amvacuumcleanup),
+        amcostestimate: Some(cost::amcostestimate),
+        amoptions: Some(options::amoptions),
+        ambuildphasename: Some(build::ambuildphasename),
+        ambeginscan: Some(scan::ambeginscan),
+        amrescan: Some(scan::amrescan),
+        amgettuple: Some(scan::amgettuple),
+        amendscan: Some(scan::amendscan),
+    })
 }
