@@ -12,7 +12,8 @@ random `hnsw.*`/`ivfflat.*` settings. An ERROR is a fine answer; what counts:
 - an internal error: SQLSTATE class XX (a Rust panic is reported as XX000),
   no SQLSTATE, or "panicked" in the message: bad input without a clear error;
 - an invalid output: a returned `vector` or `halfvec` that is not 1 to
-  16,000 finite elements;
+  16,000 finite elements, or a `sparsevec` whose indices are not ascending
+  within its dimensions or whose values are not finite and non-zero;
 - a verify problem: hnsw_verify or ivfflat_verify finds something wrong in
   an index the inputs built (reported, not a failure: an HNSW graph with
   tiny lists, m = 4 and ef_construction = 8, can leave an element
@@ -391,7 +392,7 @@ def gen_sparsevec(rng):
         sql = rng.choice(["SELECT {}::sparsevec", "SELECT {}::sparsevec::vector", "SELECT {}::sparsevec::halfvec",
                           "SELECT l2_normalize({}::sparsevec)", "SELECT {0}::sparsevec <=> {0}::sparsevec",
                           "SELECT {}::sparsevec(5)", "SELECT {}::sparsevec::text::sparsevec"])
-        return one("sparsevec_text", sql.format(sql_string(text)))
+        return one("sparsevec_text", sql.format(sql_string(text)), result_format=rng.randrange(2))
     payload = sparse_wire(rng)
     if rng.random() < 0.7:
         payload = mutate_bytes(rng, payload)
@@ -775,6 +776,36 @@ def check_vector_binary(data, element_bytes=4):
     return None
 
 
+def check_sparsevec(value, binary):
+    """None when `value` is a valid sparsevec output (text or binary), else what is wrong."""
+    if binary:
+        if len(value) < 12:
+            return f"{len(value)} bytes"
+        dim, nnz, unused = struct.unpack(">iii", value[:12])
+        if not 1 <= dim <= 1_000_000_000 or not 0 <= nnz <= min(dim, MAX_DIM) or unused or len(value) != 12 + 8 * nnz:
+            return f"header dim {dim} nnz {nnz} unused {unused} in {len(value)} bytes"
+        indices = struct.unpack(f">{nnz}i", value[12:12 + 4 * nnz])
+        values = struct.unpack(f">{nnz}f", value[12 + 4 * nnz:])
+        indices = [i + 1 for i in indices]
+    else:
+        text = value.decode(errors="replace")
+        try:
+            body, dim = text.split("/")
+            dim = int(dim)
+            pairs = [p.split(":") for p in body[1:-1].split(",")] if body != "{}" else []
+            indices = [int(i) for i, _ in pairs]
+            values = [float(v) for _, v in pairs]
+        except ValueError:
+            return f"unparsable {text[:80]!r}"
+        if not (body.startswith("{") and body.endswith("}")) or not 1 <= dim <= 1_000_000_000:
+            return f"malformed {text[:80]!r}"
+    if any(not 1 <= i <= dim for i in indices) or any(a >= b for a, b in zip(indices, indices[1:])):
+        return "indices out of order or out of bounds"
+    if not all(math.isfinite(x) and x != 0 for x in values):
+        return "a zero or non-finite value"
+    return None
+
+
 def check_result(result, step):
     """Checks a successful result: every vector column, and the verify
     functions' empty answers. None, or (finding, what is wrong)."""
@@ -782,6 +813,13 @@ def check_result(result, step):
         first = [(result.get_value(0, c) or b"").decode(errors="replace") for c in range(result.nfields)]
         return "verify problem", f"{result.ntuples} problems, first {' '.join(first)}"
     for column in range(result.nfields):
+        if result.ftype(column) == Types.sparsevec:
+            for row in range(result.ntuples):
+                value = result.get_value(row, column)
+                problem = value is not None and check_sparsevec(value, result.fformat(column))
+                if problem:
+                    return "invalid output", f"column {column}: {problem}"
+            continue
         if result.ftype(column) not in (Types.vector, Types.halfvec):
             continue
         element_bytes = 4 if result.ftype(column) == Types.vector else 2
