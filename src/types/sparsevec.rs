@@ -17,7 +17,7 @@ use pgrx::prelude::*;
 use pgrx::{pg_sys, AnyArray, FromDatum, Internal, IntoDatum};
 use vector_core::types::sparse::{self, SparseRef, SparseVector, SPARSE_MAX_DIM};
 use vector_core::types::{narrow_all, Half};
-use vector_core::{check_element, check_same_dimensions, check_typmod, VectorError};
+use vector_core::{check_element, check_same_dimensions, check_typmod};
 
 use super::dense::{PgDense, PgHalfVec, PgVector};
 use super::{casts, io, OrRaise};
@@ -122,20 +122,10 @@ unsafe impl BoxRet for PgSparseVec {
 
 pgrx::impl_sql_translatable!(PgSparseVec, "sparsevec");
 
-trait OrRaiseSparse<T> {
-    fn or_raise(self) -> T;
-}
-
-impl<T> OrRaiseSparse<T> for Result<T, VectorError> {
-    fn or_raise(self) -> T {
-        self.or_raise_as(TYPE_NAME)
-    }
-}
-
 #[pg_extern(sql = false)]
 fn sparsevec_in(input: &CStr, _type_oid: pg_sys::Oid, typmod: i32) -> PgSparseVec {
-    let vector = sparse::parse_sparse(&String::from_utf8_lossy(input.to_bytes())).or_raise();
-    check_typmod(vector.dim, typmod).or_raise();
+    let vector = sparse::parse_sparse(&String::from_utf8_lossy(input.to_bytes())).or_raise_as(TYPE_NAME);
+    check_typmod(vector.dim, typmod).or_raise_as(TYPE_NAME);
     PgSparseVec::from_sparse(vector.as_ref())
 }
 
@@ -153,8 +143,8 @@ fn sparsevec_typmod_in(modifiers: Array<&CStr>) -> i32 {
 
 #[pg_extern(sql = false)]
 fn sparsevec_recv(mut buffer: Internal, _type_oid: pg_sys::Oid, typmod: i32) -> PgSparseVec {
-    let vector = io::with_received_bytes(&mut buffer, sparse::decode_sparse).or_raise();
-    check_typmod(vector.dim, typmod).or_raise();
+    let vector = io::with_received_bytes(&mut buffer, sparse::decode_sparse).or_raise_as(TYPE_NAME);
+    check_typmod(vector.dim, typmod).or_raise_as(TYPE_NAME);
     PgSparseVec::from_sparse(vector.as_ref())
 }
 
@@ -175,7 +165,7 @@ unsafe fn two_sparse_vectors(fcinfo: pg_sys::FunctionCallInfo) -> (PgSparseVec, 
         let args = (*fcinfo).args.as_slice(2);
         (PgSparseVec::from_datum_unchecked(args[0].value), PgSparseVec::from_datum_unchecked(args[1].value))
     };
-    check_same_dimensions(a.as_sparse().dim, b.as_sparse().dim).or_raise();
+    check_same_dimensions(a.as_sparse().dim, b.as_sparse().dim).or_raise_as(TYPE_NAME);
     (a, b)
 }
 
@@ -209,7 +199,7 @@ fn sparsevec_l2_norm(vector: PgSparseVec) -> f64 {
 
 #[pg_extern(sql = false)]
 fn sparsevec_l2_normalize(vector: PgSparseVec) -> PgSparseVec {
-    PgSparseVec::from_sparse(sparse::normalize(vector.as_sparse()).or_raise().as_ref())
+    PgSparseVec::from_sparse(sparse::normalize(vector.as_sparse()).or_raise_as(TYPE_NAME).as_ref())
 }
 
 #[pg_extern(sql = false)]
@@ -250,14 +240,14 @@ fn sparsevec_gt(a: PgSparseVec, b: PgSparseVec) -> bool {
 /// The length coercion behind `::sparsevec(5)`.
 #[pg_extern(sql = false)]
 fn sparsevec(vector: PgSparseVec, typmod: i32, _explicit: bool) -> PgSparseVec {
-    check_typmod(vector.as_sparse().dim, typmod).or_raise();
+    check_typmod(vector.as_sparse().dim, typmod).or_raise_as(TYPE_NAME);
     vector
 }
 
 /// A dense vector's non-zero elements.
 fn from_dense<E: vector_core::types::Element>(vector: PgDense<E>, typmod: i32) -> PgSparseVec {
-    let sparse = SparseVector::from_dense(vector.as_slice()).or_raise();
-    check_typmod(sparse.dim, typmod).or_raise();
+    let sparse = SparseVector::from_dense(vector.as_slice()).or_raise_as(TYPE_NAME);
+    check_typmod(sparse.dim, typmod).or_raise_as(TYPE_NAME);
     PgSparseVec::from_sparse(sparse.as_ref())
 }
 
@@ -294,8 +284,8 @@ fn sparsevec_to_halfvec(vector: PgSparseVec, typmod: i32, _explicit: bool) -> Pg
 #[pg_extern(sql = false)]
 fn array_to_sparsevec(array: AnyArray, typmod: i32, _explicit: bool) -> PgSparseVec {
     let values = casts::array_values(&array);
-    values.iter().try_for_each(|&x| check_element(x)).or_raise();
-    let sparse = SparseVector::from_dense(&values).or_raise();
-    check_typmod(sparse.dim, typmod).or_raise();
+    values.iter().try_for_each(|&x| check_element(x)).or_raise_as(TYPE_NAME);
+    let sparse = SparseVector::from_dense(&values).or_raise_as(TYPE_NAME);
+    check_typmod(sparse.dim, typmod).or_raise_as(TYPE_NAME);
     PgSparseVec::from_sparse(sparse.as_ref())
 }
