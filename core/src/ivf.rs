@@ -85,17 +85,14 @@ fn kmeans_bounded(
                 changed += 1;
             }
         }
-        let mut sums = vec![0.0f64; k * dim];
-        let mut counts = vec![0usize; k];
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
         for (i, &cell) in assignment.iter().enumerate() {
-            counts[cell] += 1;
-            for (s, &x) in sums[cell * dim..(cell + 1) * dim].iter_mut().zip(point(i)) {
-                *s += x as f64;
-            }
+            members[cell].push(i);
         }
+        let mut mean = Mean::new(dim, metric);
         for cell in 0..k {
             check_interrupts();
-            if counts[cell] == 0 {
+            if members[cell].is_empty() {
                 // An empty cell takes the point worst served by its own.
                 let worst = (0..n)
                     .max_by(|&a, &b| {
@@ -108,9 +105,10 @@ fn kmeans_bounded(
                 assignment[worst] = cell;
                 continue;
             }
-            for (c, s) in centroids[cell * dim..(cell + 1) * dim].iter_mut().zip(&sums[cell * dim..(cell + 1) * dim]) {
-                *c = (s / counts[cell] as f64) as f32;
+            for &i in &members[cell] {
+                mean.add(point(i));
             }
+            mean.take_into(&mut centroids[cell * dim..(cell + 1) * dim]);
         }
         normalize_if_spherical(&mut centroids, dim, metric);
         if changed * 1000 <= n {
@@ -118,6 +116,54 @@ fn kmeans_bounded(
         }
     }
     centroids
+}
+
+/// The mean of one cell's vectors, added one at a time. For bit strings it
+/// is their majority bit string (each bit set when more than half of them
+/// have it set), the bit string with the least total Hamming distance to
+/// them.
+struct Mean {
+    /// Per element of a vector, or per bit of a bit string's slots.
+    sums: Vec<f64>,
+    count: usize,
+    bits: bool,
+}
+
+impl Mean {
+    fn new(dim: usize, metric: Metric) -> Self {
+        let bits = metric.compares_bits();
+        Self { sums: vec![0.0; if bits { dim * 32 } else { dim }], count: 0, bits }
+    }
+
+    fn add(&mut self, v: &[f32]) {
+        self.count += 1;
+        if !self.bits {
+            self.sums.iter_mut().zip(v).for_each(|(s, &x)| *s += x as f64);
+            return;
+        }
+        for (slot, x) in v.iter().enumerate() {
+            let mut word = x.to_bits();
+            while word != 0 {
+                self.sums[slot * 32 + word.trailing_zeros() as usize] += 1.0;
+                word &= word - 1;
+            }
+        }
+    }
+
+    /// Writes the mean to `out` and starts over.
+    fn take_into(&mut self, out: &mut [f32]) {
+        let count = self.count as f64;
+        if self.bits {
+            for (slot, bits) in out.iter_mut().zip(self.sums.chunks_exact(32)) {
+                let word = bits.iter().enumerate().fold(0u32, |word, (b, &set)| word | (((set * 2.0 > count) as u32) << b));
+                *slot = f32::from_bits(word);
+            }
+        } else {
+            out.iter_mut().zip(&self.sums).for_each(|(c, s)| *c = (s / count) as f32);
+        }
+        self.sums.iter_mut().for_each(|s| *s = 0.0);
+        self.count = 0;
+    }
 }
 
 /// k-means++ weights must be non-negative; scores for inner product are not.
@@ -245,11 +291,13 @@ pub fn nearest_cells(query: &[f32], centroids: &[f32], dim: usize, metric: Metri
 }
 
 /// Cells are chosen by L2 for L2 and L1 data, by inner product for the
-/// unit-length centroids of inner-product and cosine data.
+/// unit-length centroids of inner-product and cosine data, by Hamming
+/// distance to the majority bit strings of bit data.
 fn centroid_score(metric: Metric) -> fn(&[f32], &[f32]) -> f32 {
     match metric {
         Metric::L2 | Metric::L1 => Metric::L2.score_fn(),
         Metric::InnerProduct | Metric::Cosine => Metric::InnerProduct.score_fn(),
+        Metric::Hamming | Metric::Jaccard => Metric::Hamming.score_fn(),
     }
 }
 
@@ -260,6 +308,38 @@ mod tests {
     fn blobs(centers: &[[f32; 2]], per: usize, seed: u64) -> Vec<f32> {
         let mut rng = SmallRng::seed_from_u64(seed);
         centers.iter().flat_map(|c| (0..per).flat_map(move |_| [c[0], c[1]]).collect::<Vec<_>>()).map(|x| x + rng.gen_range(-0.5..0.5)).collect()
+    }
+
+    /// Bit strings around four centers (each bit flipped with probability
+    /// 0.05): Hamming k-means puts each center's strings in one cell, whose
+    /// centroid, their majority, is the center itself.
+    #[test]
+    fn bit_strings_cluster_around_their_majority() {
+        use crate::types::bits::{slot_hamming, to_slots};
+        let mut rng = SmallRng::seed_from_u64(9);
+        let bits = 100;
+        let centers: Vec<Vec<u8>> = (0..4).map(|_| (0..13).map(|i| if i < 12 { rng.gen() } else { rng.gen::<u8>() & 0xf0 }).collect()).collect();
+        let data: Vec<f32> = (0..400)
+            .flat_map(|i| {
+                let mut bytes = centers[i % 4].clone();
+                for bit in 0..bits {
+                    if rng.gen_bool(0.05) {
+                        bytes[bit / 8] ^= 1 << (7 - bit % 8);
+                    }
+                }
+                to_slots(&bytes)
+            })
+            .collect();
+        let slots = 4;
+        let centroids = kmeans(&data, slots, 4, Metric::Hamming, 3, &mut || {});
+        for center in &centers {
+            let center = to_slots(center);
+            assert!(centroids.chunks_exact(slots).any(|c| slot_hamming(c, &center) == 0.0), "a centroid is the center");
+        }
+        for (i, point) in data.chunks_exact(slots).enumerate() {
+            let same = nearest_centroid(point, &centroids, slots, Metric::Hamming);
+            assert_eq!(same, nearest_centroid(&data[(i % 4) * slots..(i % 4 + 1) * slots], &centroids, slots, Metric::Hamming));
+        }
     }
 
     #[test]

@@ -1,28 +1,17 @@
 """hnsw and ivfflat on halfvec (run by halfvec_index.sh), through the
 libpq environment of the throwaway cluster."""
-import os
 import sys
 
 import numpy as np
 import psycopg
 
 from checks import check, summary
+from vectors import pydoc_minilm, literal
 
-DATA = os.environ["DATA"]
 ROWS = 10_000
 INSERTED = 50
 QUERIES = 1000
 TOLERANCE = 0.01
-
-
-def fvecs(name, limit):
-    raw = np.fromfile(f"{DATA}/pydoc-minilm/{name}", dtype=np.int32)
-    dim = raw[0]
-    return raw.reshape(-1, dim + 1)[:limit, 1:].view(np.float32)
-
-
-def literal(v):
-    return "[" + ",".join(repr(float(x)) for x in v) + "]"
 
 
 def load(conn, vectors, first_id=0):
@@ -61,8 +50,8 @@ def compare_cosine(conn, am, settings, queries, truth):
 
 
 def main():
-    base = fvecs("base.fvecs", ROWS + INSERTED)
-    queries = fvecs("query.fvecs", QUERIES)
+    base = pydoc_minilm("base.fvecs", ROWS + INSERTED)
+    queries = pydoc_minilm("query.fvecs", QUERIES)
     unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)
     truth = np.argsort(-(unit(queries) @ unit(base[:ROWS]).T), axis=1)[:, :10]
     with psycopg.connect(autocommit=True) as conn:

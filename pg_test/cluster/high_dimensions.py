@@ -8,22 +8,16 @@ import numpy as np
 import psycopg
 
 from checks import check, summary
+from vectors import pydoc_minilm
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
 from isometry import embed  # noqa: E402
 
-DATA = os.environ["DATA"]
 ROWS = 2000
 INSERTED = 100
 QUERIES = 100
 EF_SEARCH = 10
 DIMENSIONS = [3072, 16000]
-
-
-def fvecs(name, limit):
-    raw = np.fromfile(f"{DATA}/pydoc-minilm/{name}", dtype=np.int32)
-    dim = raw[0]
-    return raw.reshape(-1, dim + 1)[:limit, 1:].view(np.float32).astype(np.float64)
 
 
 def copy_binary(conn, table, vectors, first_id=0):
@@ -59,8 +53,8 @@ def verify(conn, table, when):
 
 
 def main():
-    base = fvecs("base.fvecs", ROWS + INSERTED)
-    queries = fvecs("query.fvecs", QUERIES)
+    base = pydoc_minilm("base.fvecs", ROWS + INSERTED).astype(np.float64)
+    queries = pydoc_minilm("query.fvecs", QUERIES).astype(np.float64)
     cosine = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)
     exact = np.argsort(-(cosine(queries) @ cosine(base[:ROWS]).T), axis=1)[:, :10]
     sets = {384: (base.astype(np.float32), queries.astype(np.float32))}

@@ -15,6 +15,8 @@ import threading
 import numpy as np
 import psycopg
 
+from vectors import literal
+
 DATA = os.environ["DATA"]
 CLIENTS = 4
 BATCH = 500
@@ -31,10 +33,6 @@ def pydoc():
     dim = raw[0]
     rows = raw.reshape(-1, dim + 1)[:, 1:].view(np.float32)
     return rows, "vector_cosine_ops", "<=>"
-
-
-def literal(vector):
-    return "[" + ",".join(repr(float(x)) for x in vector) + "]"
 
 
 def create_table(conn, table, dim, opclass, build_index_first):

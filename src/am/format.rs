@@ -46,6 +46,8 @@ pub enum StoredMetric {
     InnerProduct = 2,
     Cosine = 3,
     L1 = 4,
+    Hamming = 5,
+    Jaccard = 6,
 }
 
 impl StoredMetric {
@@ -55,6 +57,8 @@ impl StoredMetric {
             2 => Some(StoredMetric::InnerProduct),
             3 => Some(StoredMetric::Cosine),
             4 => Some(StoredMetric::L1),
+            5 => Some(StoredMetric::Hamming),
+            6 => Some(StoredMetric::Jaccard),
             _ => None,
         }
     }
@@ -65,6 +69,8 @@ impl StoredMetric {
             StoredMetric::InnerProduct => Metric::InnerProduct,
             StoredMetric::Cosine => Metric::Cosine,
             StoredMetric::L1 => Metric::L1,
+            StoredMetric::Hamming => Metric::Hamming,
+            StoredMetric::Jaccard => Metric::Jaccard,
         }
     }
 }

@@ -1,28 +1,54 @@
 //! The index key: which SQL type an index's column holds, read from its
 //! operator class, and the key datum as the index stores and searches it.
 //!
-//! Both access methods keep float4 vectors whatever the column's type: a
-//! `halfvec` key is widened (exactly) when it is read, so one graph and one
-//! list format serve both types.
+//! Both access methods keep every key in 4-byte slots, whatever the
+//! column's type: a `vector` key as its float4 values, a `halfvec` key
+//! widened (exactly) to float4, a `bit` key 32 bits to a slot (see
+//! `vector_core::types::bits::to_slots`). One graph and one list format
+//! serve every type; the opclass's metric tells how to compare slots.
 
 use std::ffi::CStr;
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
+use vector_core::types::bits::{slots_for, to_slots};
 use vector_core::types::widen;
 
-use crate::types::{PgHalfVec, PgVector};
+use super::format::Address;
+use crate::types::{PgBit, PgHalfVec, PgVector};
+
+/// The longest bit string either access method indexes, as pgvector.
+const MAX_BITS: usize = 64_000;
 
 /// The SQL type of an index's key column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyType {
     Vector,
     HalfVec,
+    Bit,
 }
 
 impl KeyType {
-    /// The input type of the index's operator class.
+    /// The input type of the index's operator class. Inserts and scans ask
+    /// for every row and query, so the answer is kept in the relcache
+    /// entry's `rd_amcache`, which PostgreSQL frees when it rebuilds the
+    /// entry (a column's type cannot change under its index).
     pub(crate) fn of(index: pg_sys::Relation) -> Self {
+        // SAFETY: an open index; `rd_amcache` is NULL or what this function stored.
+        if let Some(cached) = unsafe { (*index).rd_amcache.cast::<KeyType>().as_ref() } {
+            return *cached;
+        }
+        let key_type = Self::look_up(index);
+        // SAFETY: `rd_indexcxt` lives as long as the relcache entry does.
+        unsafe {
+            let slot = pg_sys::MemoryContextAlloc((*index).rd_indexcxt, std::mem::size_of::<KeyType>()).cast::<KeyType>();
+            slot.write(key_type);
+            (*index).rd_amcache = slot.cast();
+        }
+        key_type
+    }
+
+    fn look_up(index: pg_sys::Relation) -> Self {
         // SAFETY: an open index has one operator class input type per key column.
         let type_oid = unsafe { *(*index).rd_opcintype };
         // SAFETY: format_type_be returns a palloc'd name, schema-qualified
@@ -31,6 +57,7 @@ impl KeyType {
         match name.rsplit('.').next() {
             Some("vector") => KeyType::Vector,
             Some("halfvec") => KeyType::HalfVec,
+            Some("bit") => KeyType::Bit,
             _ => {
                 ereport!(
                     ERROR,
@@ -46,7 +73,28 @@ impl KeyType {
         match self {
             KeyType::Vector => "vector",
             KeyType::HalfVec => "halfvec",
+            KeyType::Bit => "bit",
         }
+    }
+
+    /// The slots a key of the column's declared size takes: its dimensions
+    /// for a vector (at most `max_dimensions`), its bits over 32 for a bit
+    /// string (at most [`MAX_BITS`]); `am` names the access method in
+    /// messages.
+    pub(crate) fn slots(self, index: pg_sys::Relation, max_dimensions: usize, am: &str) -> usize {
+        let size = column_size(index);
+        let max = if self == KeyType::Bit { MAX_BITS } else { max_dimensions };
+        if size < 1 {
+            ereport!(ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "column does not have dimensions");
+        }
+        if size as usize > max {
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                format!("column cannot have more than {max} dimensions for {am} index")
+            );
+        }
+        if self == KeyType::Bit { slots_for(size as usize) } else { size as usize }
     }
 
     /// Reads a non-null key datum as float4.
@@ -59,15 +107,49 @@ impl KeyType {
             match self {
                 KeyType::Vector => KeyVector::Vector(PgVector::from_datum_unchecked(datum)),
                 KeyType::HalfVec => KeyVector::Widened(widen(PgHalfVec::from_datum_unchecked(datum).as_slice())),
+                KeyType::Bit => {
+                    let bit = PgBit::from_datum_unchecked(datum);
+                    KeyVector::Bits { slots: to_slots(bit.bytes()), bits: bit.len() }
+                }
             }
         }
     }
+
+    /// [`KeyType::read`] of a key that did not come from the column (a
+    /// query), or may not have: a bit string of another length than the
+    /// column's can fill as many slots, and is an error here.
+    ///
+    /// # Safety
+    /// `datum` must be a non-null value of this type.
+    pub(crate) unsafe fn read_checked(self, index: pg_sys::Relation, datum: pg_sys::Datum) -> KeyVector {
+        // SAFETY: as the caller promises.
+        let key = unsafe { self.read(datum) };
+        if let KeyVector::Bits { bits, .. } = key {
+            let column = column_size(index);
+            if bits as i32 != column {
+                ereport!(
+                    ERROR,
+                    PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+                    format!("different bit lengths {column} and {bits}")
+                );
+            }
+        }
+        key
+    }
 }
 
-/// A key datum as float4: the datum itself for `vector`, a widened copy for `halfvec`.
+/// The column's declared size (typmod): `vector(n)`'s dimensions, `bit(n)`'s bits.
+fn column_size(index: pg_sys::Relation) -> i32 {
+    // SAFETY: an open index has a tuple descriptor with one attribute.
+    unsafe { (*(*(*index).rd_att).attrs.as_ptr()).atttypmod }
+}
+
+/// A key datum in slots: the datum itself for `vector`, a widened copy for
+/// `halfvec`, the packed bits of a `bit` string with its length.
 pub(crate) enum KeyVector {
     Vector(PgVector),
     Widened(Vec<f32>),
+    Bits { slots: Vec<f32>, bits: usize },
 }
 
 impl KeyVector {
@@ -75,6 +157,29 @@ impl KeyVector {
         match self {
             KeyVector::Vector(vector) => vector.as_slice(),
             KeyVector::Widened(values) => values,
+            KeyVector::Bits { slots, .. } => slots,
         }
+    }
+}
+
+/// The row aminsert receives: its key as float4 and its heap TID; None for
+/// a NULL key, which is not indexed.
+///
+/// # Safety
+/// aminsert's arguments: an open index with one key column.
+pub(crate) unsafe fn inserted_row(
+    index: pg_sys::Relation,
+    values: *mut pg_sys::Datum,
+    is_null: *mut bool,
+    heap_tid: pg_sys::ItemPointer,
+) -> Option<(KeyVector, Address)> {
+    // SAFETY: as the caller promises.
+    unsafe {
+        if *is_null {
+            return None;
+        }
+        let key = KeyType::of(index).read_checked(index, *values);
+        let (block, offset) = pgrx::itemptr::item_pointer_get_both(*heap_tid);
+        Some((key, Address { block, offset }))
     }
 }

@@ -12,7 +12,7 @@ mod scan;
 mod validate;
 mod verify;
 
-pub(crate) use key::KeyType;
+pub(crate) use key::{inserted_row, KeyType};
 pub(crate) use opclass::opclass_metric;
 pub(crate) use validate::amvalidate;
 
@@ -39,22 +39,11 @@ pub(crate) fn report_progress(param: u32, value: i64) {
     unsafe { pg_sys::pgstat_progress_update_param(param as i32, value) };
 }
 
-/// The dimensions of an index's column, from its typmod: `vector(n)`, at
-/// most `max` for access method `am`.
+/// The dimensions an index stores per key, in 4-byte slots (see
+/// `key.rs`), from the column's typmod: `vector(n)` at most `max`, for
+/// access method `am`.
 pub(crate) fn column_dimensions(index: pg_sys::Relation, max: usize, am: &str) -> usize {
-    // SAFETY: an open index has a tuple descriptor with one attribute.
-    let typmod = unsafe { (*(*(*index).rd_att).attrs.as_ptr()).atttypmod };
-    if typmod < 1 {
-        ereport!(ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "column does not have dimensions");
-    }
-    if typmod as usize > max {
-        ereport!(
-            ERROR,
-            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("column cannot have more than {max} dimensions for {am} index")
-        );
-    }
-    typmod as usize
+    KeyType::of(index).slots(index, max, am)
 }
 
 /// The statistics VACUUM passed in, or a new, empty set.

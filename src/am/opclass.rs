@@ -18,6 +18,8 @@ const OPERATOR_CLASSES: &[(KeyType, &str, bool, StoredMetric)] = &[
     (KeyType::HalfVec, "halfvec_negative_inner_product", false, StoredMetric::InnerProduct),
     (KeyType::HalfVec, "halfvec_negative_inner_product", true, StoredMetric::Cosine),
     (KeyType::HalfVec, "l1_distance", false, StoredMetric::L1),
+    (KeyType::Bit, "hamming_distance", false, StoredMetric::Hamming),
+    (KeyType::Bit, "jaccard_distance", false, StoredMetric::Jaccard),
 ];
 
 /// The distance an index orders by, read from its operator class.

@@ -12,6 +12,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::PgMemoryContexts;
 
+use crate::am::format::Address;
 use crate::am::key::{KeyType, KeyVector};
 
 /// Starts a scan whose state is `state`. The state belongs to the memory
@@ -37,6 +38,49 @@ pub(crate) unsafe fn begin<S>(index: pg_sys::Relation, nkeys: i32, norderbys: i3
 pub(crate) unsafe fn state<'a, S>(scan: pg_sys::IndexScanDesc) -> &'a mut S {
     // SAFETY: as the caller promises.
     unsafe { &mut *(*scan).opaque.cast::<S>() }
+}
+
+/// ambeginscan and amrescan of an access method whose per-scan state is
+/// `$state`, its `Default` being a scan not started yet: a rescan starts
+/// over with the new ORDER BY key.
+macro_rules! begin_and_rescan {
+    ($state:ty) => {
+        #[pgrx::pg_guard]
+        pub unsafe extern "C-unwind" fn ambeginscan(
+            index: pgrx::pg_sys::Relation,
+            nkeys: i32,
+            norderbys: i32,
+        ) -> pgrx::pg_sys::IndexScanDesc {
+            // SAFETY: our arguments.
+            unsafe { $crate::am::scan::begin(index, nkeys, norderbys, <$state>::default()) }
+        }
+
+        #[pgrx::pg_guard]
+        pub unsafe extern "C-unwind" fn amrescan(
+            scan: pgrx::pg_sys::IndexScanDesc,
+            _keys: pgrx::pg_sys::ScanKey,
+            _nkeys: i32,
+            orderbys: pgrx::pg_sys::ScanKey,
+            norderbys: i32,
+        ) {
+            // SAFETY: our scan, begun with this state type.
+            unsafe {
+                $crate::am::scan::copy_order_by(scan, orderbys, norderbys);
+                *$crate::am::scan::state::<$state>(scan) = <$state>::default();
+            }
+        }
+    };
+}
+pub(crate) use begin_and_rescan;
+
+/// Hands the executor `heap_tid` as the scan's next row; returns true, as
+/// amgettuple then does. Rows come in the index's distance order and need
+/// no recheck.
+pub(crate) fn return_row(scan: &mut pg_sys::IndexScanDescData, heap_tid: Address) -> bool {
+    pgrx::itemptr::item_pointer_set_all(&mut scan.xs_heaptid, heap_tid.block, heap_tid.offset);
+    scan.xs_recheck = false;
+    scan.xs_recheckorderby = false;
+    true
 }
 
 /// Copies the ORDER BY keys amrescan receives into the scan.
@@ -75,7 +119,7 @@ pub(crate) fn start(scan: &pg_sys::IndexScanDescData, am: &str) -> Option<(KeyVe
     }
     // SAFETY: the ORDER BY argument of the opclass's operators has its input type.
     let key_type = KeyType::of(scan.indexRelation);
-    Some((unsafe { key_type.read(key.sk_argument) }, key_type))
+    Some((unsafe { key_type.read_checked(scan.indexRelation, key.sk_argument) }, key_type))
 }
 
 /// pgstat_count_index_scan, a macro in PostgreSQL's headers.

@@ -39,7 +39,7 @@ impl PgBit {
     ///
     /// # Safety
     /// The datum must point at a (possibly toasted) bit varlena.
-    unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
+    pub unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
         // SAFETY: the caller promises a bit varlena; detoasting gives a plain copy.
         let ptr = unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) };
         let bit = Self { ptr: NonNull::new(ptr).expect("detoasting never returns null") };

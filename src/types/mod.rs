@@ -21,6 +21,7 @@ mod io;
 mod sparsevec;
 mod vector;
 
+pub use bit::PgBit;
 pub use dense::{PgHalfVec, PgVector};
 
 use pgrx::pg_sys::panic::ErrorReport;

@@ -14,7 +14,7 @@ mod x86;
 
 use std::sync::OnceLock;
 
-use crate::types::Element;
+use crate::types::{bits, Element};
 
 /// The distance an index or a query orders by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,11 @@ pub enum Metric {
     Cosine,
     /// `<+>`: taxicab distance.
     L1,
+    /// `<~>`: Hamming distance between bit strings (in slots, see
+    /// `types::bits::to_slots`).
+    Hamming,
+    /// `<%>`: Jaccard distance between bit strings (in slots).
+    Jaccard,
 }
 
 /// One implementation of every kernel.
@@ -129,6 +134,11 @@ pub fn norm<E: Element>(a: &[E]) -> f64 {
     a.iter().map(|&x| x.to_f32() as f64 * x.to_f32() as f64).sum::<f64>().sqrt()
 }
 
+/// Bit strings' slots, which are float4 (see `types::bits::to_slots`).
+fn as_slots<E: Element>(v: &[E]) -> &[f32] {
+    E::as_f32(v).expect("bit strings are kept in float4 slots")
+}
+
 /// -a·b: inner product as a "smaller is closer" score.
 fn negative_dot(a: &[f32], b: &[f32]) -> f32 {
     -dot(a, b)
@@ -143,7 +153,14 @@ impl Metric {
             Metric::L2 => l2_squared,
             Metric::InnerProduct | Metric::Cosine => negative_dot,
             Metric::L1 => l1,
+            Metric::Hamming => bits::slot_hamming,
+            Metric::Jaccard => bits::slot_jaccard,
         }
+    }
+
+    /// Whether keys are bit strings in slots, not vectors.
+    pub fn compares_bits(self) -> bool {
+        matches!(self, Metric::Hamming | Metric::Jaccard)
     }
 
     /// Whether vectors are normalized before they are indexed or searched.
@@ -151,7 +168,8 @@ impl Metric {
         self == Metric::Cosine
     }
 
-    /// The value the SQL operator returns for this metric.
+    /// The value the SQL operator returns for this metric, between two
+    /// vectors: for the bit metrics, two bit strings in float4 slots.
     #[inline]
     pub fn distance<E: Element>(self, a: &[E], b: &[E]) -> f64 {
         match self {
@@ -159,6 +177,7 @@ impl Metric {
             Metric::InnerProduct => -(dot(a, b) as f64),
             Metric::Cosine => cosine_distance(a, b),
             Metric::L1 => l1(a, b) as f64,
+            Metric::Hamming | Metric::Jaccard => self.score_fn()(as_slots(a), as_slots(b)) as f64,
         }
     }
 }

@@ -28,12 +28,12 @@ pub struct EstimateQuery {
 }
 
 impl EstimateQuery {
-    /// `None` for a metric the codes cannot estimate (L1).
+    /// `None` for a metric the codes cannot estimate (L1, the bit metrics).
     pub fn new(encoder: &RabitqEncoder, query: &[f32], metric: Metric) -> Option<Self> {
         let negate = match metric {
             Metric::L2 => false,
             Metric::InnerProduct | Metric::Cosine => true,
-            Metric::L1 => return None,
+            Metric::L1 | Metric::Hamming | Metric::Jaccard => return None,
         };
         Some(Self { vector: query.to_vec(), prepared: encoder.prepare_query(query), negate })
     }

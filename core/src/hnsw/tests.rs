@@ -92,6 +92,50 @@ fn recall_against_brute_force_for_every_metric() {
     }
 }
 
+/// `n` bit strings of `bits` bits in slots: 50 random centers, each bit
+/// flipped with probability 0.1.
+fn clustered_bits(n: usize, bits: usize, seed: u64) -> Vec<f32> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let centers: Vec<Vec<bool>> = (0..50).map(|_| (0..bits).map(|_| rng.gen_bool(0.5)).collect()).collect();
+    (0..n)
+        .flat_map(|_| {
+            let center = &centers[rng.gen_range(0..centers.len())];
+            let mut bytes = vec![0u8; bits.div_ceil(8)];
+            for (i, &bit) in center.iter().enumerate() {
+                if bit != rng.gen_bool(0.1) {
+                    bytes[i / 8] |= 1 << (7 - i % 8);
+                }
+            }
+            crate::types::bits::to_slots(&bytes)
+        })
+        .collect()
+}
+
+/// Hamming and Jaccard distances between bit strings in slots: a search
+/// finds the exact top 10 up to ties (a row as near as the tenth counts;
+/// integer distances tie often).
+#[test]
+fn recall_on_bit_strings_for_both_bit_metrics() {
+    let slots = 256 / 32;
+    let all = clustered_bits(3100, 256, 5);
+    let (data, queries) = all.split_at(3000 * slots);
+    for metric in [Metric::Hamming, Metric::Jaccard] {
+        let mut graph = MemoryGraph::build(slots, metric, HnswParams::new(16, 64), data, 7);
+        let score = metric.score_fn();
+        let mut visited = graph.new_visited();
+        let mut hits = 0;
+        for query in queries.chunks_exact(slots) {
+            let mut exact: Vec<f32> = (0..graph.len() as u32).map(|n| score(query, graph.vector(n))).collect();
+            exact.sort_by(f32::total_cmp);
+            let found = knn_search(&mut graph, query, 40, &mut visited);
+            hits += found.iter().take(10).filter(|c| c.distance <= exact[9]).count();
+        }
+        let recall = hits as f64 / (10 * queries.len() / slots) as f64;
+        assert!(recall >= 0.95, "{metric:?}: recall@10 {recall}");
+        assert_eq!(unfindable(&mut graph), Vec::<u32>::new(), "{metric:?}");
+    }
+}
+
 #[test]
 fn recall_on_sift_grows_with_ef() {
     let dim = 128;

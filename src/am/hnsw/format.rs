@@ -29,7 +29,11 @@
 //! (zero for an index built empty), rotated by the transform of the meta
 //! page's seed. The centroid is stored in centroid tuples, CENTROID_CHUNK
 //! floats each, at offset 1 of blocks 1, 2, ... (as many as it takes). An
-//! L1 index has no estimator: its codes are empty and it has no centroid.
+//! L1, Hamming or Jaccard index has no estimator: its codes are empty and
+//! it has no centroid.
+//!
+//! A key is stored in 4-byte slots (`am/key.rs`): a vector's float4
+//! values, a bit string's bits 32 to a slot; "dimensions" counts slots.
 //!
 //! ```text
 //! element    0 kind=1 u8 | 1 level u8 | 2 state u8 | 3 0 u8
@@ -128,7 +132,7 @@ pub struct MetaPage {
     pub insert_block: BlockNumber,
     /// The first page that may hold a freed element slot, or INVALID_BLOCK.
     pub free_block: BlockNumber,
-    /// Bits per dimension of the codes: 0 (no codes) for L1.
+    /// Bits per dimension of the codes: 0 (no codes) for L1, Hamming and Jaccard.
     pub code_bits: u8,
     /// The seed of the codes' rotation.
     pub rotation_seed: u64,
@@ -219,11 +223,11 @@ impl Shape {
 /// 1,536; 3,072: 408 against 12,288) while ranking well enough that a walk
 /// at recall 0.95 expands few elements (the measurements at
 /// `search_layer_estimated`; the estimate's error shrinks as 1/√D, so one
-/// bit at 1,536 dimensions errs about as much as two at 384). 0 for L1,
-/// which has no estimator.
+/// bit at 1,536 dimensions errs about as much as two at 384). 0 for L1
+/// and the bit metrics, which have no estimator.
 pub fn default_code_bits(dimensions: usize, metric: StoredMetric) -> u8 {
     match metric {
-        StoredMetric::L1 => 0,
+        StoredMetric::L1 | StoredMetric::Hamming | StoredMetric::Jaccard => 0,
         _ if dimensions <= 256 => 4,
         _ if dimensions <= 1024 => 2,
         _ => 1,

@@ -25,7 +25,7 @@ fn decode_meta(index: &Index, page: PageRef<'_>) -> MetaPage {
 }
 
 /// The encoder of the index's codes, `None` for an index without codes
-/// (L1): the meta page's bits and seed and the centroid its tuples hold.
+/// (L1, Hamming, Jaccard): the meta page's bits and seed and the centroid its tuples hold.
 pub fn read_encoder(index: &Index, meta: &MetaPage) -> Option<RabitqEncoder> {
     if meta.code_bits == 0 {
         return None;

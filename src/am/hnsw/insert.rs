@@ -20,7 +20,7 @@ use super::format::{Address, UPDATE_LOCK};
 use super::duplicates::add_duplicate;
 use super::graph::{add_element, read_encoder, read_meta, NewElement, PageGraph};
 use super::prepare_vector;
-use crate::am::KeyType;
+use crate::am::inserted_row;
 use crate::storage::Index;
 
 thread_local! {
@@ -42,16 +42,12 @@ pub unsafe extern "C-unwind" fn aminsert(
     _index_unchanged: bool,
     _index_info: *mut pg_sys::IndexInfo,
 ) -> bool {
-    if unsafe { *is_null } {
-        return false; // NULLs are not indexed
-    }
-    // SAFETY: an open index; the key column is non-null, of the opclass's type.
+    // SAFETY: PostgreSQL's arguments.
+    let Some((vector, heap_tid)) = (unsafe { inserted_row(index_relation, values, is_null, heap_tid) }) else { return false };
     let index = unsafe { Index::from_raw(index_relation) };
-    let vector = unsafe { KeyType::of(index_relation).read(*values) };
-    let (block, offset) = pgrx::itemptr::item_pointer_get_both(unsafe { *heap_tid });
     let metric = read_meta(&index).metric.metric();
     if let Some(vector) = prepare_vector(metric, vector.as_slice()) {
-        insert_vector(&index, Address { block, offset }, &vector);
+        insert_vector(&index, heap_tid, &vector);
     }
     false
 }

@@ -9,8 +9,8 @@ use vector_core::{check_same_dimensions, ivf};
 
 use super::format::{self, CENTROID_PAGE, LINK_OFFSET, LIST_PAGE};
 use super::{read_centroids, read_meta};
-use crate::am::format::{Address, FormatError};
-use crate::am::{prepare_vector, KeyType};
+use crate::am::format::FormatError;
+use crate::am::{inserted_row, prepare_vector, KeyType};
 use crate::storage::{corrupted, BlockNumber, Index, WalRecord, INVALID_BLOCK};
 use crate::types::OrRaise;
 
@@ -25,16 +25,11 @@ pub unsafe extern "C-unwind" fn aminsert(
     _index_unchanged: bool,
     _index_info: *mut pg_sys::IndexInfo,
 ) -> bool {
-    if unsafe { *is_null } {
-        return false;
-    }
-    // SAFETY: an open index; the key column is non-null, of the opclass's type.
+    // SAFETY: PostgreSQL's arguments.
+    let Some((vector, heap_tid)) = (unsafe { inserted_row(index_relation, values, is_null, heap_tid) }) else { return false };
     let index = unsafe { Index::from_raw(index_relation) };
-    let key_type = KeyType::of(index_relation);
-    let vector = unsafe { key_type.read(*values) };
-    let (block, offset) = pgrx::itemptr::item_pointer_get_both(unsafe { *heap_tid });
     let meta = read_meta(&index);
-    check_same_dimensions(meta.dimensions as usize, vector.as_slice().len()).or_raise_as(key_type.name());
+    check_same_dimensions(meta.dimensions as usize, vector.as_slice().len()).or_raise_as(KeyType::of(index_relation).name());
     let metric = meta.metric.metric();
     let Some(vector) = prepare_vector(metric, vector.as_slice()) else { return false };
 
@@ -43,7 +38,7 @@ pub unsafe extern "C-unwind" fn aminsert(
     let cell = ivf::nearest_centroid(&vector, &flat, meta.dimensions as usize, metric);
     let (centroid, centroid_block, centroid_offset) = &centroids[cell];
     let mut entry = Vec::new();
-    format::encode_entry(Address { block, offset }, &vector, &mut entry);
+    format::encode_entry(heap_tid, &vector, &mut entry);
     match add_to_page_with_room(&index, centroid.insert, &entry) {
         Some(used) if used != centroid.insert => advance_insert_page(&index, (*centroid_block, *centroid_offset), meta.dimensions as usize, centroid.insert, used),
         Some(_) => {}

@@ -34,20 +34,7 @@ struct ScanState {
     pending: VecDeque<Address>,
 }
 
-#[pg_guard]
-pub unsafe extern "C-unwind" fn ambeginscan(index: pg_sys::Relation, nkeys: i32, norderbys: i32) -> pg_sys::IndexScanDesc {
-    // SAFETY: our arguments.
-    unsafe { scan::begin(index, nkeys, norderbys, ScanState::default()) }
-}
-
-#[pg_guard]
-pub unsafe extern "C-unwind" fn amrescan(scan: pg_sys::IndexScanDesc, _keys: pg_sys::ScanKey, _nkeys: i32, orderbys: pg_sys::ScanKey, norderbys: i32) {
-    // SAFETY: our scan, begun with a ScanState.
-    unsafe {
-        scan::copy_order_by(scan, orderbys, norderbys);
-        *scan::state::<ScanState>(scan) = ScanState::default();
-    }
-}
+scan::begin_and_rescan!(ScanState);
 
 #[pg_guard]
 pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _direction: pg_sys::ScanDirection::Type) -> bool {
@@ -60,10 +47,7 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _directi
     }
     loop {
         if let Some(heap_tid) = state.pending.pop_front() {
-            pgrx::itemptr::item_pointer_set_all(&mut scan.xs_heaptid, heap_tid.block, heap_tid.offset);
-            scan.xs_recheck = false;
-            scan.xs_recheckorderby = false;
-            return true;
+            return scan::return_row(scan, heap_tid);
         }
         let more = ITERATIVE_SCAN.get() == IterativeScan::RelaxedOrder && state.probed < state.cells.len().min(MAX_PROBES.get() as usize);
         if !more {
