@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzing through the server: random and mutated text and binary vectors,
 # typmods, array casts, functions on odd arguments, binary COPY, index
-# options and search settings, sent over a real connection (see
+# options and search settings, bit indexes on binary_quantize, sent over a real connection (see
 # pg_test/fuzz/fuzz_server.py). Fails on a backend crash, an internal error
 # (SQLSTATE XX000, a Rust panic) or an invalid vector in a result.
 #   bash pg_test/cluster/fuzz.sh                      # CI: 50,000 inputs, under a minute

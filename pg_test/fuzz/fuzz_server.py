@@ -603,6 +603,35 @@ def gen_index(rng):
     return Case("index", steps)
 
 
+BIT_OPCLASSES = {"hnsw": ["bit_hamming_ops", "bit_jaccard_ops"], "ivfflat": ["bit_hamming_ops"]}
+BIT_OPERATOR_OF = {"bit_hamming_ops": "<~>", "bit_jaccard_ops": "<%>"}
+
+
+def gen_bit_index(rng):
+    """An index on the bits of a table's vectors (pgvector's binary
+    quantization recipe), then inserts and a search whose query bits may
+    have another length than the index's."""
+    table = rng.choice(["fuzz.d3"] * 4 + ["fuzz.d16"] * 3 + ["fuzz.d2000", "fuzz.empty"])
+    n = INDEX_TABLES[table]
+    bits = n if rng.random() < 0.8 else rng.choice([1, n + 1, 64, 64_000, 64_001])
+    am = rng.choice(["hnsw"] * 3 + ["ivfflat"] * 2)
+    opclass = rng.choice(BIT_OPCLASSES[am]) if rng.random() < 0.9 else rng.choice(["bit_jaccard_ops", "vector_l2_ops", "bit_ops"])
+    expression = f"(binary_quantize(v)::bit({bits}))"
+    options = " WITH (m = 4, ef_construction = 8)" if am == "hnsw" else f" WITH (lists = {rng.choice([1, 5, 50])})"
+    steps = [Step(f"SET LOCAL {name} = {rng.choice(SETTINGS[name])}") for name in rng.sample(sorted(SETTINGS), rng.randint(0, 3))]
+    steps.append(Step(f"CREATE INDEX fuzz_index ON {table} USING {am} ({expression} {opclass}){options}"))
+    if rng.random() < 0.4:
+        rows = ", ".join(f"({100000 + i}, {sql_string(valid_vector(rng, n))})" for i in range(rng.randint(1, 20)))
+        steps.append(Step(f"INSERT INTO {table} (id, v) VALUES {rows}"))
+    operator = BIT_OPERATOR_OF.get(opclass, "<~>") if rng.random() < 0.9 else rng.choice(["<~>", "<%>"])
+    length = bits if rng.random() < 0.8 else rng.randint(1, min(bits, 100) + 2)
+    query = rng.choice([f"B'{''.join(rng.choice('01') for _ in range(length))}'", "NULL::bit", f"binary_quantize((SELECT v FROM {table} LIMIT 1))"])
+    steps.append(Step(f"SELECT id FROM {table} ORDER BY {expression} {operator} {query} LIMIT {rng.choice(['1', '10', 'ALL'])}"))
+    if rng.random() < 0.3:
+        steps.append(Step(f"SELECT * FROM {am}_verify('fuzz_index')", expect_no_rows=True))
+    return Case("bit_index", steps)
+
+
 def gen_stateful(rng):
     """Ordinary DML, VACUUM and searches on long-lived indexed tables, one statement each."""
     table = rng.choice(["fuzz.vac", "fuzz.vac_ivf"])
@@ -657,6 +686,7 @@ GENERATORS = [
     (15, gen_array_cast),
     (20, gen_function),
     (1.5, gen_index),
+    (1, gen_bit_index),
     (2, gen_stateful),
     (0.5, gen_copy),
     (15, gen_halfvec),
