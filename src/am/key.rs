@@ -51,13 +51,16 @@ impl KeyType {
     fn look_up(index: pg_sys::Relation) -> Self {
         // SAFETY: an open index has one operator class input type per key column.
         let type_oid = unsafe { *(*index).rd_opcintype };
+        if type_oid == pg_sys::BITOID {
+            return KeyType::Bit;
+        }
+        // Our own types have no fixed OIDs: they are known by name.
         // SAFETY: format_type_be returns a palloc'd name, schema-qualified
         // when the schema is not on the search path.
         let name = unsafe { CStr::from_ptr(pg_sys::format_type_be(type_oid)) }.to_string_lossy();
         match name.rsplit('.').next() {
             Some("vector") => KeyType::Vector,
             Some("halfvec") => KeyType::HalfVec,
-            Some("bit") => KeyType::Bit,
             _ => {
                 ereport!(
                     ERROR,
