@@ -21,6 +21,7 @@
 use std::collections::HashSet;
 
 use vector_core::distance::Metric;
+use vector_core::flat::FlatVectors;
 use vector_core::hnsw::{
     greedy_descent, knn_search, search_layer_estimated, EstimateQuery, EstimatingGraph, GenerationVisited, Graph, HnswParams, MemoryGraph, SearchCounters,
 };
@@ -120,7 +121,7 @@ fn main() {
         // Today's element: 24-byte header and the vector, its neighbor
         // tuple (4 + 2m 6-byte slots), each with a 4-byte line pointer.
         let elements_per_page = PAGE_ITEM_BYTES / (24 + 4 * base.dim + 4 + 4 + 32 * 6 + 4);
-        let mut graph = MemoryGraph::build_parallel(base.dim, metric, HnswParams::new(16, 64), base.data.clone(), 1, 2, &mut |_, _, _| {});
+        let mut graph = MemoryGraph::build_parallel(base.dim, metric, HnswParams::new(16, 64), FlatVectors::from_fixed(base.data.clone(), base.dim), 1, 2, &mut |_, _, _| {});
         let truths: Vec<Vec<u32>> = queries.rows().map(|q| true_top_10(&base, q, metric)).collect();
         let n = queries.len() as f64;
         let orders = [

@@ -298,6 +298,7 @@ fn centroid_score(metric: Metric) -> fn(&[f32], &[f32]) -> f32 {
         Metric::L2 | Metric::L1 => Metric::L2.score_fn(),
         Metric::InnerProduct | Metric::Cosine => Metric::InnerProduct.score_fn(),
         Metric::Hamming | Metric::Jaccard => Metric::Hamming.score_fn(),
+        _ => panic!("no lists over sparse vectors: {metric:?} has no mean to center a cell on"),
     }
 }
 

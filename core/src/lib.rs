@@ -14,6 +14,7 @@
 pub mod arith;
 pub mod distance;
 pub mod error;
+pub mod flat;
 pub mod hnsw;
 pub mod ivf;
 pub mod quant;

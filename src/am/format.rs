@@ -48,6 +48,10 @@ pub enum StoredMetric {
     L1 = 4,
     Hamming = 5,
     Jaccard = 6,
+    SparseL2 = 7,
+    SparseInnerProduct = 8,
+    SparseCosine = 9,
+    SparseL1 = 10,
 }
 
 impl StoredMetric {
@@ -59,6 +63,10 @@ impl StoredMetric {
             4 => Some(StoredMetric::L1),
             5 => Some(StoredMetric::Hamming),
             6 => Some(StoredMetric::Jaccard),
+            7 => Some(StoredMetric::SparseL2),
+            8 => Some(StoredMetric::SparseInnerProduct),
+            9 => Some(StoredMetric::SparseCosine),
+            10 => Some(StoredMetric::SparseL1),
             _ => None,
         }
     }
@@ -71,6 +79,10 @@ impl StoredMetric {
             StoredMetric::L1 => Metric::L1,
             StoredMetric::Hamming => Metric::Hamming,
             StoredMetric::Jaccard => Metric::Jaccard,
+            StoredMetric::SparseL2 => Metric::SparseL2,
+            StoredMetric::SparseInnerProduct => Metric::SparseInnerProduct,
+            StoredMetric::SparseCosine => Metric::SparseCosine,
+            StoredMetric::SparseL1 => Metric::SparseL1,
         }
     }
 }

@@ -4,18 +4,21 @@
 //! Both access methods keep every key in 4-byte slots, whatever the
 //! column's type: a `vector` key as its float4 values, a `halfvec` key
 //! widened (exactly) to float4, a `bit` key 32 bits to a slot (see
-//! `vector_core::types::bits::to_slots`). One graph and one list format
-//! serve every type; the opclass's metric tells how to compare slots.
+//! `vector_core::types::bits::to_slots`), a `sparsevec` key as its count,
+//! indices and values (`vector_core::types::sparse::to_slots`; its length
+//! varies). One graph and one list format serve every type; the opclass's
+//! metric tells how to compare slots.
 
 use std::ffi::CStr;
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use vector_core::types::bits::{slots_for, to_slots};
+use vector_core::types::bits::{self, slots_for};
+use vector_core::types::sparse::{self, SPARSE_MAX_DIM};
 use vector_core::types::widen;
 
 use super::format::Address;
-use crate::types::{PgBit, PgHalfVec, PgVector};
+use crate::types::{PgBit, PgHalfVec, PgSparseVec, PgVector};
 
 /// The longest bit string either access method indexes, as pgvector.
 const MAX_BITS: usize = 64_000;
@@ -26,6 +29,7 @@ pub(crate) enum KeyType {
     Vector,
     HalfVec,
     Bit,
+    SparseVec,
 }
 
 impl KeyType {
@@ -61,6 +65,7 @@ impl KeyType {
         match name.rsplit('.').next() {
             Some("vector") => KeyType::Vector,
             Some("halfvec") => KeyType::HalfVec,
+            Some("sparsevec") => KeyType::SparseVec,
             _ => {
                 ereport!(
                     ERROR,
@@ -77,16 +82,22 @@ impl KeyType {
             KeyType::Vector => "vector",
             KeyType::HalfVec => "halfvec",
             KeyType::Bit => "bit",
+            KeyType::SparseVec => "sparsevec",
         }
     }
 
     /// The slots a key of the column's declared size takes: its dimensions
     /// for a vector (at most `max_dimensions`), its bits over 32 for a bit
     /// string (at most [`MAX_BITS`]); `am` names the access method in
-    /// messages.
+    /// messages. For a sparse vector, whose slots vary with its non-zeros,
+    /// the dimensions of its space (up to sparsevec's own limit).
     pub(crate) fn slots(self, index: pg_sys::Relation, max_dimensions: usize, am: &str) -> usize {
         let size = column_size(index);
-        let max = if self == KeyType::Bit { MAX_BITS } else { max_dimensions };
+        let max = match self {
+            KeyType::Bit => MAX_BITS,
+            KeyType::SparseVec => SPARSE_MAX_DIM,
+            KeyType::Vector | KeyType::HalfVec => max_dimensions,
+        };
         if size < 1 {
             ereport!(ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "column does not have dimensions");
         }
@@ -112,7 +123,11 @@ impl KeyType {
                 KeyType::HalfVec => KeyVector::Widened(widen(PgHalfVec::from_datum_unchecked(datum).as_slice())),
                 KeyType::Bit => {
                     let bit = PgBit::from_datum_unchecked(datum);
-                    KeyVector::Bits { slots: to_slots(bit.bytes()), bits: bit.len() }
+                    KeyVector::Slots { slots: bits::to_slots(bit.bytes()), size: bit.len() }
+                }
+                KeyType::SparseVec => {
+                    let vector = PgSparseVec::from_datum_unchecked(datum);
+                    KeyVector::Slots { slots: sparse::to_slots(vector.as_sparse()), size: vector.as_sparse().dim }
                 }
             }
         }
@@ -120,21 +135,19 @@ impl KeyType {
 
     /// [`KeyType::read`] of a key that did not come from the column (a
     /// query), or may not have: a bit string of another length than the
-    /// column's can fill as many slots, and is an error here.
+    /// column's can fill as many slots, a sparse vector of other
+    /// dimensions any number; either is an error here, as the operator's.
     ///
     /// # Safety
     /// `datum` must be a non-null value of this type.
     pub(crate) unsafe fn read_checked(self, index: pg_sys::Relation, datum: pg_sys::Datum) -> KeyVector {
         // SAFETY: as the caller promises.
         let key = unsafe { self.read(datum) };
-        if let KeyVector::Bits { bits, .. } = key {
+        if let KeyVector::Slots { size, .. } = key {
             let column = column_size(index);
-            if bits as i32 != column {
-                ereport!(
-                    ERROR,
-                    PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
-                    format!("different bit lengths {column} and {bits}")
-                );
+            if size as i64 != column as i64 {
+                let what = if self == KeyType::Bit { "bit lengths" } else { "sparsevec dimensions" };
+                ereport!(ERROR, PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, format!("different {what} {column} and {size}"));
             }
         }
         key
@@ -148,11 +161,12 @@ fn column_size(index: pg_sys::Relation) -> i32 {
 }
 
 /// A key datum in slots: the datum itself for `vector`, a widened copy for
-/// `halfvec`, the packed bits of a `bit` string with its length.
+/// `halfvec`, the slots of a `bit` string or `sparsevec` with its size (the
+/// bits, the dimensions).
 pub(crate) enum KeyVector {
     Vector(PgVector),
     Widened(Vec<f32>),
-    Bits { slots: Vec<f32>, bits: usize },
+    Slots { slots: Vec<f32>, size: usize },
 }
 
 impl KeyVector {
@@ -160,7 +174,7 @@ impl KeyVector {
         match self {
             KeyVector::Vector(vector) => vector.as_slice(),
             KeyVector::Widened(values) => values,
-            KeyVector::Bits { slots, .. } => slots,
+            KeyVector::Slots { slots, .. } => slots,
         }
     }
 }

@@ -18,21 +18,9 @@ pub(crate) use validate::amvalidate;
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use vector_core::distance::Metric;
 
 use crate::storage::{corrupted, Index};
 use format::{Address, FormatError};
-
-/// The vector as the index stores it or searches with it: unit length for
-/// cosine. None for a vector the index cannot place (a zero vector has no
-/// direction).
-pub(crate) fn prepare_vector(metric: Metric, vector: &[f32]) -> Option<Vec<f32>> {
-    if !metric.normalizes() {
-        return Some(vector.to_vec());
-    }
-    let norm = vector_core::distance::norm(vector);
-    (norm > 0.0).then(|| vector.iter().map(|&x| (x as f64 / norm) as f32).collect())
-}
 
 pub(crate) fn report_progress(param: u32, value: i64) {
     // SAFETY: updating our own backend's progress slot.

@@ -20,6 +20,10 @@ const OPERATOR_CLASSES: &[(KeyType, &str, bool, StoredMetric)] = &[
     (KeyType::HalfVec, "l1_distance", false, StoredMetric::L1),
     (KeyType::Bit, "hamming_distance", false, StoredMetric::Hamming),
     (KeyType::Bit, "jaccard_distance", false, StoredMetric::Jaccard),
+    (KeyType::SparseVec, "sparsevec_l2_squared_distance", false, StoredMetric::SparseL2),
+    (KeyType::SparseVec, "sparsevec_negative_inner_product", false, StoredMetric::SparseInnerProduct),
+    (KeyType::SparseVec, "sparsevec_negative_inner_product", true, StoredMetric::SparseCosine),
+    (KeyType::SparseVec, "l1_distance", false, StoredMetric::SparseL1),
 ];
 
 /// The distance an index orders by, read from its operator class.

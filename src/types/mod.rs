@@ -23,6 +23,7 @@ mod vector;
 
 pub use bit::PgBit;
 pub use dense::{PgHalfVec, PgVector};
+pub use sparsevec::PgSparseVec;
 
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};

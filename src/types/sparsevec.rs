@@ -55,7 +55,7 @@ impl PgSparseVec {
     ///
     /// # Safety
     /// The datum must point at a (possibly toasted) sparsevec varlena.
-    unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
+    pub unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
         // SAFETY: the caller promises a sparsevec varlena; detoasting gives a plain one.
         let ptr = unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) };
         let vector = Self { ptr: NonNull::new(ptr).expect("detoasting never returns null") };

@@ -14,7 +14,7 @@ mod x86;
 
 use std::sync::OnceLock;
 
-use crate::types::{bits, Element};
+use crate::types::{bits, sparse, Element};
 
 /// The distance an index or a query orders by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,14 @@ pub enum Metric {
     Hamming,
     /// `<%>`: Jaccard distance between bit strings (in slots).
     Jaccard,
+    /// `<->` between sparse vectors (in slots, see `types::sparse::to_slots`).
+    SparseL2,
+    /// `<#>` between sparse vectors (in slots).
+    SparseInnerProduct,
+    /// `<=>` between sparse vectors (in slots).
+    SparseCosine,
+    /// `<+>` between sparse vectors (in slots).
+    SparseL1,
 }
 
 /// One implementation of every kernel.
@@ -134,9 +142,9 @@ pub fn norm<E: Element>(a: &[E]) -> f64 {
     a.iter().map(|&x| x.to_f32() as f64 * x.to_f32() as f64).sum::<f64>().sqrt()
 }
 
-/// Bit strings' slots, which are float4 (see `types::bits::to_slots`).
+/// The float4 slots of a bit string or sparse vector.
 fn as_slots<E: Element>(v: &[E]) -> &[f32] {
-    E::as_f32(v).expect("bit strings are kept in float4 slots")
+    E::as_f32(v).expect("bit strings and sparse vectors are kept in float4 slots")
 }
 
 /// -a·b: inner product as a "smaller is closer" score.
@@ -155,6 +163,22 @@ impl Metric {
             Metric::L1 => l1,
             Metric::Hamming => bits::slot_hamming,
             Metric::Jaccard => bits::slot_jaccard,
+            Metric::SparseL2 => sparse::slot_l2_squared,
+            Metric::SparseInnerProduct | Metric::SparseCosine => sparse::slot_negative_dot,
+            Metric::SparseL1 => sparse::slot_l1,
+        }
+    }
+
+    /// Nearness in the keys' own space, whatever this metric scores:
+    /// squared L2 between vectors, dense or sparse; Hamming distance
+    /// between bit strings.
+    pub fn space_score_fn(self) -> fn(&[f32], &[f32]) -> f32 {
+        if self.compares_bits() {
+            bits::slot_hamming
+        } else if self.compares_sparse() {
+            sparse::slot_l2_squared
+        } else {
+            l2_squared
         }
     }
 
@@ -163,13 +187,38 @@ impl Metric {
         matches!(self, Metric::Hamming | Metric::Jaccard)
     }
 
+    /// Whether RaBitQ codes can estimate this metric's score: squared L2
+    /// and inner product (cosine's, on unit vectors) of dense vectors.
+    pub fn has_estimator(self) -> bool {
+        matches!(self, Metric::L2 | Metric::InnerProduct | Metric::Cosine)
+    }
+
+    /// Whether keys are sparse vectors in slots, each of its own length.
+    pub fn compares_sparse(self) -> bool {
+        matches!(self, Metric::SparseL2 | Metric::SparseInnerProduct | Metric::SparseCosine | Metric::SparseL1)
+    }
+
     /// Whether vectors are normalized before they are indexed or searched.
     pub fn normalizes(self) -> bool {
-        self == Metric::Cosine
+        matches!(self, Metric::Cosine | Metric::SparseCosine)
+    }
+
+    /// The key as an index stores it or searches with it: scaled to unit
+    /// length for cosine, where None is the zero vector, which has no
+    /// direction and no place in the index.
+    pub fn prepare(self, key: &[f32]) -> Option<Vec<f32>> {
+        match self {
+            Metric::Cosine => {
+                let norm = norm(key);
+                (norm > 0.0).then(|| key.iter().map(|&x| (x as f64 / norm) as f32).collect())
+            }
+            Metric::SparseCosine => sparse::normalize_slots(key),
+            _ => Some(key.to_vec()),
+        }
     }
 
     /// The value the SQL operator returns for this metric, between two
-    /// vectors: for the bit metrics, two bit strings in float4 slots.
+    /// vectors: for the bit and sparse metrics, two keys in float4 slots.
     #[inline]
     pub fn distance<E: Element>(self, a: &[E], b: &[E]) -> f64 {
         match self {
@@ -177,7 +226,10 @@ impl Metric {
             Metric::InnerProduct => -(dot(a, b) as f64),
             Metric::Cosine => cosine_distance(a, b),
             Metric::L1 => l1(a, b) as f64,
-            Metric::Hamming | Metric::Jaccard => self.score_fn()(as_slots(a), as_slots(b)) as f64,
+            Metric::Hamming | Metric::Jaccard | Metric::SparseL1 => self.score_fn()(as_slots(a), as_slots(b)) as f64,
+            Metric::SparseL2 => (sparse::slot_l2_squared(as_slots(a), as_slots(b)) as f64).sqrt(),
+            Metric::SparseInnerProduct => sparse::slot_negative_dot(as_slots(a), as_slots(b)) as f64,
+            Metric::SparseCosine => sparse::slot_cosine_distance(as_slots(a), as_slots(b)),
         }
     }
 }

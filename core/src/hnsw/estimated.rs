@@ -28,14 +28,10 @@ pub struct EstimateQuery {
 }
 
 impl EstimateQuery {
-    /// `None` for a metric the codes cannot estimate (L1, the bit metrics).
+    /// `None` for a metric the codes cannot estimate (L1, the bit and sparse metrics).
     pub fn new(encoder: &RabitqEncoder, query: &[f32], metric: Metric) -> Option<Self> {
-        let negate = match metric {
-            Metric::L2 => false,
-            Metric::InnerProduct | Metric::Cosine => true,
-            Metric::L1 | Metric::Hamming | Metric::Jaccard => return None,
-        };
-        Some(Self { vector: query.to_vec(), prepared: encoder.prepare_query(query), negate })
+        let negate = metric != Metric::L2;
+        metric.has_estimator().then(|| Self { vector: query.to_vec(), prepared: encoder.prepare_query(query), negate })
     }
 
     /// The query itself, for exact scores.

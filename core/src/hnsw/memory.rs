@@ -8,14 +8,20 @@ use rand::SeedableRng;
 use super::estimated::{EstimateQuery, EstimatingGraph};
 use super::{insert, knn_search, link_if_unfindable, relink_cut_off, repair_neighbors, BuildStage, Graph, GraphMut, GenerationVisited, HnswParams, LevelGenerator, LinkVerdict, PROGRESS_EVERY};
 use crate::distance::Metric;
+use crate::flat::FlatVectors;
 use crate::quant::{Estimate, RabitqEncoder};
 
 pub struct MemoryGraph {
+    /// Every vector's length; for sparse vectors (each of its own length)
+    /// the dimensions of their space.
     dim: usize,
+    lengths_vary: bool,
     params: HnswParams,
     score: fn(&[f32], &[f32]) -> f32,
-    /// Element i's vector is vectors[i * dim..(i + 1) * dim].
-    vectors: Vec<f32>,
+    /// Nearness in space (`Metric::space_score_fn`).
+    space_score: fn(&[f32], &[f32]) -> f32,
+    /// Element i's vector is vectors.get(i).
+    vectors: FlatVectors,
     levels: Vec<u8>,
     /// Layer-0 links: element i owns layer0[i * 2m..(i + 1) * 2m], of which
     /// the first layer0_len[i] are used.
@@ -46,9 +52,11 @@ impl MemoryGraph {
         assert!(params.max_degree(0) <= u8::MAX as usize, "m is at most 127");
         Self {
             dim,
+            lengths_vary: metric.compares_sparse(),
             params,
             score: metric.score_fn(),
-            vectors: Vec::new(),
+            space_score: metric.space_score_fn(),
+            vectors: FlatVectors::new(),
             levels: Vec::new(),
             layer0: Vec::new(),
             layer0_len: Vec::new(),
@@ -81,7 +89,7 @@ impl MemoryGraph {
     /// Room for `elements` more without reallocating (moving a large
     /// graph costs as much as inserting into it).
     pub fn reserve(&mut self, elements: usize) {
-        self.vectors.reserve(elements * self.dim);
+        self.vectors.reserve(elements, if self.lengths_vary { 0 } else { elements * self.dim });
         self.levels.reserve(elements);
         self.layer0.reserve(elements * self.params.max_degree(0));
         self.layer0_len.reserve(elements);
@@ -92,7 +100,7 @@ impl MemoryGraph {
 
     /// Builds a graph over `vectors` (flattened, `dim` each), inserting them in order.
     pub fn build(dim: usize, metric: Metric, params: HnswParams, vectors: &[f32], seed: u64) -> Self {
-        Self::build_reporting(dim, metric, params, vectors, seed, &mut |_, _, _| {})
+        Self::build_reporting(dim, metric, params, &FlatVectors::from_fixed(vectors.to_vec(), dim), seed, &mut |_, _, _| {})
     }
 
     /// [`MemoryGraph::build`], telling `progress` how far it is (see
@@ -101,16 +109,16 @@ impl MemoryGraph {
         dim: usize,
         metric: Metric,
         params: HnswParams,
-        vectors: &[f32],
+        vectors: &FlatVectors,
         seed: u64,
         progress: &mut dyn FnMut(BuildStage, usize, usize),
     ) -> Self {
-        let count = vectors.len() / dim;
+        let count = vectors.len();
         let mut graph = Self::new(dim, metric, params);
         graph.reserve(count);
         let mut builder = graph.builder(seed);
         graph.findability_checked_later = true;
-        for (done, vector) in vectors.chunks_exact(dim).enumerate() {
+        for (done, vector) in vectors.iter().enumerate() {
             if done % PROGRESS_EVERY == 0 {
                 progress(BuildStage::Inserting, done, count);
             }
@@ -181,7 +189,7 @@ impl MemoryGraph {
                 hosts.retain(|&h| h != node && reached[h as usize] && !self.deleted[h as usize]);
                 // Nearest in space, not by score: under inner product the best-scoring
                 // hosts are the few long vectors, whose links searches need.
-                let near = |h: u32| crate::distance::l2_squared(self.vector(node), self.vector(h));
+                let near = |h: u32| (self.space_score)(self.vector(node), self.vector(h));
                 hosts.sort_by(|&a, &b| near(a).total_cmp(&near(b)));
                 for host in hosts {
                     let start = host as usize * max_degree;
@@ -243,7 +251,7 @@ impl MemoryGraph {
         dim: usize,
         metric: Metric,
         params: HnswParams,
-        vectors: Vec<f32>,
+        vectors: FlatVectors,
         levels: &[usize],
         links: Vec<Vec<Vec<u32>>>,
         verdicts: Vec<Vec<LinkVerdict<u32>>>,
@@ -293,14 +301,14 @@ impl MemoryGraph {
         &self.params
     }
 
-    /// Every element's vector, flattened in node order.
-    pub fn vectors(&self) -> &[f32] {
+    /// Every element's vector, in node order.
+    pub fn vectors(&self) -> &FlatVectors {
         &self.vectors
     }
 
+    #[inline]
     pub fn vector(&self, node: u32) -> &[f32] {
-        let start = node as usize * self.dim;
-        &self.vectors[start..start + self.dim]
+        self.vectors.get(node as usize)
     }
 
     pub fn level(&self, node: u32) -> usize {
@@ -363,9 +371,9 @@ impl MemoryGraph {
 
     /// Stores a vector as an unlinked element of the given level.
     fn push(&mut self, vector: &[f32], level: usize) -> u32 {
-        assert_eq!(vector.len(), self.dim, "every element has the graph's dimensions");
+        assert!(self.lengths_vary || vector.len() == self.dim, "every element has the graph's dimensions");
         let node = u32::try_from(self.levels.len()).expect("fewer than 2^32 elements");
-        self.vectors.extend_from_slice(vector);
+        self.vectors.push(vector);
         self.levels.push(level as u8);
         self.layer0.resize(self.layer0.len() + self.params.max_degree(0), 0);
         self.layer0_len.push(0);

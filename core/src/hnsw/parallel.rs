@@ -17,13 +17,13 @@ use super::findable::{link_if_unfindable, search_for_itself};
 use super::memory::verdicts_match;
 use super::{insert, BuildStage, GenerationVisited, Graph, GraphMut, HnswParams, LevelGenerator, LinkVerdict, MemoryGraph, PROGRESS_EVERY};
 use crate::distance::Metric;
+use crate::flat::FlatVectors;
 
 /// The links of one element, one list per layer.
 type Links = Mutex<Vec<Vec<u32>>>;
 
 struct SharedGraph<'v> {
-    dim: usize,
-    vectors: &'v [f32],
+    vectors: &'v FlatVectors,
     score: fn(&[f32], &[f32]) -> f32,
     links: Vec<Links>,
     /// Algorithm 4's verdicts on each layer-0 list (`Graph::cached_verdicts`).
@@ -33,8 +33,7 @@ struct SharedGraph<'v> {
 
 impl SharedGraph<'_> {
     fn vector(&self, node: u32) -> &[f32] {
-        let start = node as usize * self.dim;
-        &self.vectors[start..start + self.dim]
+        self.vectors.get(node as usize)
     }
 
     fn layer(&self, node: u32, level: usize) -> Vec<u32> {
@@ -126,7 +125,7 @@ impl GraphMut for Worker<'_, '_> {
 }
 
 impl MemoryGraph {
-    /// Builds a graph over `vectors` (flattened, `dim` each) with `threads`
+    /// Builds a graph over `vectors` (`dim` each, or sparse) with `threads`
     /// threads, the calling thread one of them. With one thread this is
     /// [`MemoryGraph::build`]; with more, the graph depends on thread
     /// timing (it is as good, not identical).
@@ -139,12 +138,12 @@ impl MemoryGraph {
         dim: usize,
         metric: Metric,
         params: HnswParams,
-        vectors: Vec<f32>,
+        vectors: FlatVectors,
         seed: u64,
         threads: usize,
         progress: &mut dyn FnMut(BuildStage, usize, usize),
     ) -> Self {
-        let count = vectors.len() / dim;
+        let count = vectors.len();
         if threads <= 1 || count < 2 {
             return Self::build_reporting(dim, metric, params, &vectors, seed, progress);
         }
@@ -152,7 +151,6 @@ impl MemoryGraph {
         let generator = LevelGenerator::new(&params);
         let levels: Vec<usize> = (0..count).map(|_| generator.draw(&mut rng)).collect();
         let shared = SharedGraph {
-            dim,
             vectors: &vectors,
             score: metric.score_fn(),
             links: levels.iter().map(|&level| Mutex::new(vec![Vec::new(); level + 1])).collect(),

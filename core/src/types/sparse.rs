@@ -358,6 +358,71 @@ pub fn normalize(a: SparseRef<'_>) -> Result<SparseVector, VectorError> {
     Ok(result)
 }
 
+/// An index keeps a sparse vector in 4-byte slots, as it keeps every key
+/// (see `bits::to_slots` for bit strings): its count of non-zeros, then its
+/// indices, then its values; the count and the indices are bit patterns,
+/// never numbers, which the index copies unchanged. The dimensions are the
+/// column's and are not kept. Keys of one index differ in length.
+pub fn to_slots(vector: SparseRef<'_>) -> Vec<f32> {
+    let mut slots = Vec::with_capacity(1 + 2 * vector.values.len());
+    slots.push(f32::from_bits(vector.values.len() as u32));
+    slots.extend(vector.indices.iter().map(|&index| f32::from_bits(index as u32)));
+    slots.extend_from_slice(vector.values);
+    slots
+}
+
+/// Whether `slots` has the shape [`to_slots`] gives: a count and that many
+/// indices and values.
+pub fn are_slots(slots: &[f32]) -> bool {
+    slots.first().is_some_and(|count| slots.len() == 1 + 2 * count.to_bits() as usize)
+}
+
+/// The sparse vector [`to_slots`] made (its `dim` is 0: not kept).
+pub fn from_slots(slots: &[f32]) -> SparseRef<'_> {
+    assert!(are_slots(slots), "a sparse vector's slots");
+    let nonzeros = (slots.len() - 1) / 2;
+    let indices = &slots[1..1 + nonzeros];
+    // SAFETY: i32 has f32's size and alignment, and every bit pattern is an i32.
+    let indices = unsafe { std::slice::from_raw_parts(indices.as_ptr().cast::<i32>(), nonzeros) };
+    SparseRef { dim: 0, indices, values: &slots[1 + nonzeros..] }
+}
+
+/// [`l2_squared`] of two sparse vectors in slots.
+pub fn slot_l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    l2_squared(from_slots(a), from_slots(b))
+}
+
+/// Minus [`dot`] of two sparse vectors in slots ("smaller is closer").
+pub fn slot_negative_dot(a: &[f32], b: &[f32]) -> f32 {
+    -dot(from_slots(a), from_slots(b))
+}
+
+/// [`l1`] of two sparse vectors in slots.
+pub fn slot_l1(a: &[f32], b: &[f32]) -> f32 {
+    l1(from_slots(a), from_slots(b))
+}
+
+/// [`cosine_distance`] of two sparse vectors in slots.
+pub fn slot_cosine_distance(a: &[f32], b: &[f32]) -> f64 {
+    cosine_distance(from_slots(a), from_slots(b))
+}
+
+/// A sparse vector in slots scaled to unit length (its layout unchanged: a
+/// value that rounds to zero stays, and counts nothing); None for the zero
+/// vector, which has no direction.
+pub fn normalize_slots(slots: &[f32]) -> Option<Vec<f32>> {
+    let norm = from_slots(slots).norm();
+    if norm == 0.0 {
+        return None;
+    }
+    let mut scaled = slots.to_vec();
+    let nonzeros = (slots.len() - 1) / 2;
+    for value in &mut scaled[1 + nonzeros..] {
+        *value = (*value as f64 / norm) as f32;
+    }
+    Some(scaled)
+}
+
 /// pgvector's btree order: the elements as if dense, position by position
 /// (a missing element is zero), then the shorter vector first.
 pub fn compare(a: SparseRef<'_>, b: SparseRef<'_>) -> Ordering {
@@ -494,6 +559,33 @@ mod tests {
         let v = normalize(parse_sparse("{1:3,2:4,3:1e-45}/3").unwrap().as_ref()).unwrap();
         assert_eq!(v, SparseVector { dim: 3, indices: vec![0, 1], values: vec![0.6, 0.8] });
         assert_eq!(normalize(parse_sparse("{}/3").unwrap().as_ref()).unwrap(), SparseVector { dim: 3, ..Default::default() });
+    }
+
+    #[test]
+    fn distances_in_slots_equal_the_distances_of_the_vectors() {
+        let mut rng = SmallRng::seed_from_u64(11);
+        let random = |rng: &mut SmallRng| {
+            let dense: Vec<f32> = (0..300).map(|_| if rng.gen_bool(0.05) { rng.gen_range(-2.0..2.0) } else { 0.0 }).collect();
+            SparseVector::from_dense(&dense).unwrap()
+        };
+        for _ in 0..50 {
+            let (a, b) = (random(&mut rng), random(&mut rng));
+            let (sa, sb) = (to_slots(a.as_ref()), to_slots(b.as_ref()));
+            assert!(are_slots(&sa) && are_slots(&sb));
+            assert_eq!(from_slots(&sa).indices, &a.indices[..]);
+            assert_eq!(slot_l2_squared(&sa, &sb), l2_squared(a.as_ref(), b.as_ref()));
+            assert_eq!(slot_negative_dot(&sa, &sb), -dot(a.as_ref(), b.as_ref()));
+            assert_eq!(slot_l1(&sa, &sb), l1(a.as_ref(), b.as_ref()));
+            assert_eq!(slot_cosine_distance(&sa, &sb).to_bits(), cosine_distance(a.as_ref(), b.as_ref()).to_bits());
+            if let Some(unit) = normalize_slots(&sa) {
+                assert!((from_slots(&unit).norm() - 1.0).abs() < 1e-6);
+                assert!((-slot_negative_dot(&unit, &unit) - 1.0).abs() < 1e-6);
+            }
+        }
+        let zero = to_slots(SparseVector { dim: 5, ..Default::default() }.as_ref());
+        assert_eq!(zero.len(), 1, "the zero vector is its count alone");
+        assert_eq!(normalize_slots(&zero), None);
+        assert!(!are_slots(&[]) && !are_slots(&[f32::from_bits(2), 0.0, 1.0]));
     }
 
     proptest! {

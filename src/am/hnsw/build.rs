@@ -19,13 +19,14 @@ use std::hash::{Hash, Hasher};
 
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
+use vector_core::flat::FlatVectors;
 use vector_core::hnsw::{BuildStage, HnswParams, MemoryGraph, PROGRESS_EVERY};
 use vector_core::ivf::bisection_order;
 use vector_core::quant::RabitqEncoder;
 
-use super::format::{self, Address, MetaPage, StoredMetric, StoredVerdict, GRAPH_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE, VECTOR_CHUNK};
+use super::format::{self, Address, MetaPage, Shape, StoredMetric, StoredVerdict, GRAPH_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE, VECTOR_CHUNK};
 use crate::am::{column_dimensions, KeyType};
-use super::{insert, opclass_metric, options, prepare_vector, report_progress};
+use super::{insert, opclass_metric, options, report_progress};
 use crate::storage::{item_space, BuildPage, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
 
 /// pg_stat_progress_create_index phases: rows collected from the heap (or,
@@ -44,8 +45,9 @@ struct BuildState {
     metric: StoredMetric,
     params: HnswParams,
     dimensions: usize,
-    /// The collected rows: vectors (flattened) and their heap TIDs.
-    vectors: Vec<f32>,
+    shape: Shape,
+    /// The collected rows: vectors and their heap TIDs.
+    vectors: FlatVectors,
     heap_tids: Vec<Address>,
     memory_limit: usize,
     /// Set once the graph no longer fits in memory: rows go to disk from then on.
@@ -74,7 +76,8 @@ pub unsafe extern "C-unwind" fn ambuild(
         metric,
         params,
         dimensions,
-        vectors: Vec::new(),
+        shape: empty_meta(params, dimensions, metric).shape(),
+        vectors: FlatVectors::new(),
         heap_tids: Vec::new(),
         // SAFETY: reading a GUC variable.
         memory_limit: unsafe { pg_sys::maintenance_work_mem } as usize * 1024,
@@ -87,8 +90,9 @@ pub unsafe extern "C-unwind" fn ambuild(
     // budget: growing a large graph by reallocation costs a copy each time.
     // SAFETY: an open heap relation.
     let estimated_rows = unsafe { (*(*heap).rd_rel).reltuples }.max(0.0) as usize;
-    let rows = estimated_rows.min(state.memory_limit / bytes_per_row(&state));
-    state.vectors.reserve(rows * dimensions);
+    let fixed_floats = if state.shape.lengths_vary { 0 } else { dimensions };
+    let rows = estimated_rows.min(state.memory_limit / (4 * fixed_floats + row_overhead(&state)));
+    state.vectors.reserve(rows, rows * fixed_floats);
     state.heap_tids.reserve(rows);
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
     // SAFETY: the callback gets `state` back as its last argument.
@@ -159,11 +163,11 @@ unsafe extern "C-unwind" fn build_callback(
     let vector = state.tuple_context.switch_to(|_| {
         // SAFETY: the key column is non-null, of the opclass's type.
         let vector = unsafe { state.key_type.read(datum) };
-        prepare_vector(metric, vector.as_slice())
+        metric.prepare(vector.as_slice())
     });
     state.tuple_context.reset();
     let Some(vector) = vector else { return };
-    if vector.len() != state.dimensions {
+    if !state.shape.holds(&vector) {
         ereport!(
             ERROR,
             PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
@@ -174,9 +178,9 @@ unsafe extern "C-unwind" fn build_callback(
     if state.on_disk {
         insert::insert_vector(&state.index, heap_tid, &vector);
     } else {
-        state.vectors.extend_from_slice(&vector);
+        state.vectors.push(&vector);
         state.heap_tids.push(heap_tid);
-        if state.heap_tids.len() * bytes_per_row(state) > state.memory_limit {
+        if 4 * state.vectors.values().len() + state.heap_tids.len() * row_overhead(state) > state.memory_limit {
             spill_to_disk(state);
         }
     }
@@ -202,10 +206,10 @@ fn spill_to_disk(state: &mut BuildState) {
     state.heap_tids = Vec::new();
 }
 
-/// What a collected row costs in memory once its graph is built: the
-/// vector, its heap TID and its layer-0 links.
-fn bytes_per_row(state: &BuildState) -> usize {
-    4 * state.dimensions + 8 + 4 * state.params.max_degree(0) + 8
+/// What a collected row costs in memory besides its vector once its graph
+/// is built: its heap TID, where its vector ends, its layer-0 links.
+fn row_overhead(state: &BuildState) -> usize {
+    8 + 8 + 4 * state.params.max_degree(0) + 8
 }
 
 /// As many threads as the machine has cores and
@@ -221,7 +225,7 @@ fn build_threads() -> usize {
 /// machine and max_parallel_maintenance_workers allow; returns it with the
 /// TIDs of the rows that joined an element as duplicates.
 fn build_graph(state: &mut BuildState) -> (MemoryGraph, Duplicates) {
-    let duplicates = group_duplicates(&mut state.vectors, &mut state.heap_tids, state.dimensions);
+    let duplicates = group_duplicates(&mut state.vectors, &mut state.heap_tids);
     // Below a few thousand rows threads cost more than they save.
     let threads = if state.heap_tids.len() < 10_000 { 1 } else { build_threads() };
     let vectors = std::mem::take(&mut state.vectors);
@@ -252,7 +256,7 @@ struct VectorBits<'a>(&'a [f32]);
 
 impl PartialEq for VectorBits<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.0.iter().zip(other.0).all(|(a, b)| a.to_bits() == b.to_bits())
+        self.0.len() == other.0.len() && self.0.iter().zip(other.0).all(|(a, b)| a.to_bits() == b.to_bits())
     }
 }
 impl Eq for VectorBits<'_> {}
@@ -265,17 +269,18 @@ impl Hash for VectorBits<'_> {
 /// Rows with identical vectors share one element (see duplicates.rs):
 /// keeps the first row of each vector in `vectors` and `heap_tids`, in
 /// order, and returns the other rows' TIDs by the node of their element.
-fn group_duplicates(vectors: &mut Vec<f32>, heap_tids: &mut Vec<Address>, dimensions: usize) -> Duplicates {
+fn group_duplicates(vectors: &mut FlatVectors, heap_tids: &mut Vec<Address>) -> Duplicates {
     let first_row: Vec<u32> = {
         let mut first = HashMap::with_capacity(heap_tids.len());
-        vectors.chunks_exact(dimensions).enumerate().map(|(row, v)| *first.entry(VectorBits(v)).or_insert(row as u32)).collect()
+        vectors.iter().enumerate().map(|(row, v)| *first.entry(VectorBits(v)).or_insert(row as u32)).collect()
     };
     let mut node_of_row = vec![0u32; first_row.len()];
+    let mut is_element = vec![false; first_row.len()];
     let mut duplicates = Duplicates::new();
     let mut nodes = 0;
     for (row, &first) in first_row.iter().enumerate() {
         if first as usize == row {
-            vectors.copy_within(row * dimensions..(row + 1) * dimensions, nodes * dimensions);
+            is_element[row] = true;
             heap_tids[nodes] = heap_tids[row];
             node_of_row[row] = nodes as u32;
             nodes += 1;
@@ -286,14 +291,14 @@ fn group_duplicates(vectors: &mut Vec<f32>, heap_tids: &mut Vec<Address>, dimens
             } else {
                 // The element's chain is at its limit: the next rows of this
                 // vector go to an element of their own.
-                vectors.copy_within(row * dimensions..(row + 1) * dimensions, nodes * dimensions);
+                is_element[row] = true;
                 heap_tids[nodes] = heap_tids[row];
                 node_of_row[first as usize] = nodes as u32;
                 nodes += 1;
             }
         }
     }
-    vectors.truncate(nodes * dimensions);
+    vectors.retain(&is_element);
     heap_tids.truncate(nodes);
     duplicates
 }
@@ -388,25 +393,29 @@ const LEAF_ELEMENTS: usize = 8;
 fn plan_layout(graph: &MemoryGraph, duplicates: &Duplicates, meta: &MetaPage) -> Layout {
     let m = graph.params().m;
     let shape = meta.shape();
-    let order = bisection_order(graph.vectors(), graph.dim(), meta.metric.metric(), LEAF_ELEMENTS, build_threads());
+    // Sparse vectors have no mean to bisect around; their graph's own
+    // order keeps linked elements near each other instead.
+    let order = if shape.lengths_vary {
+        graph.breadth_first_order()
+    } else {
+        bisection_order(graph.vectors().values(), graph.dim(), meta.metric.metric(), LEAF_ELEMENTS, build_threads())
+    };
     let mut plan = PagePlan { block: meta.centroid_blocks().end - 1, free: 0, next_offset: 1 };
     let mut elements = vec![Address::INVALID; graph.len()];
     for &node in &order {
         elements[node as usize] = plan.place(item_space(shape.element_bytes()));
     }
     plan.free = 0;
-    // Every chunk but the last fills a page; the last goes with the
-    // neighbor tuple.
-    let chunk_spaces: Vec<usize> = (0..shape.dimensions)
-        .step_by(VECTOR_CHUNK)
-        .map(|start| item_space(format::vector_chunk_bytes((shape.dimensions - start).min(VECTOR_CHUNK))))
-        .collect();
-    let (last_space, full_spaces) = chunk_spaces.split_last().expect("a vector has dimensions");
     let duplicates_space = item_space(format::DUPLICATES_BYTES);
     let mut vectors = vec![Vec::new(); graph.len()];
     let mut neighbors = vec![Address::INVALID; graph.len()];
     let mut chains = HashMap::new();
     for &node in &order {
+        // Every chunk but the last fills a page; the last goes with the
+        // neighbor tuple.
+        let floats = graph.vector(node).len();
+        let chunk_spaces: Vec<usize> = (0..floats).step_by(VECTOR_CHUNK).map(|start| item_space(format::vector_chunk_bytes((floats - start).min(VECTOR_CHUNK)))).collect();
+        let (last_space, full_spaces) = chunk_spaces.split_last().expect("a vector has at least one float");
         let chunks = &mut vectors[node as usize];
         chunks.extend(full_spaces.iter().map(|&space| plan.place(space)));
         let neighbor_space = item_space(format::neighbors_bytes(m, graph.level(node)));

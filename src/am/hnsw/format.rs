@@ -70,6 +70,7 @@
 use vector_core::hnsw::LinkVerdict;
 use vector_core::quant::rabitq::FACTORS_BYTES;
 use vector_core::quant::code_bytes;
+use vector_core::types::sparse::{self, SPARSE_MAX_NONZEROS};
 
 pub use crate::am::format::{Address, FormatError, StoredMetric};
 use crate::am::format::{check_meta_header, encode_meta_header, ADDRESS_BYTES};
@@ -180,7 +181,7 @@ impl MetaPage {
 
     /// The sizes of this index's element and vector tuples.
     pub fn shape(&self) -> Shape {
-        Shape::new(self.dimensions as usize, self.code_bits as usize)
+        Shape::new(self.dimensions as usize, self.code_bits as usize, self.metric.metric().compares_sparse())
     }
 
     /// The blocks holding the centroid tuples (none without codes).
@@ -190,30 +191,58 @@ impl MetaPage {
     }
 }
 
-/// The tuple sizes that follow from an index's dimensions and code bits.
+/// The tuple sizes that follow from an index's dimensions, code bits and
+/// key type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shape {
     pub dimensions: usize,
     pub code_bytes: usize,
+    /// Sparse keys: each vector as long as its non-zeros make it
+    /// (`dimensions` is then the size of their space).
+    pub lengths_vary: bool,
 }
 
+/// What a sparse vector's first tuple is taken to hold when its pages are
+/// prefetched: a guess, 100 non-zeros (prefetching past an item is harmless).
+const TYPICAL_SPARSE_FLOATS: usize = 201;
+
 impl Shape {
-    pub fn new(dimensions: usize, code_bits: usize) -> Self {
-        Shape { dimensions, code_bytes: if code_bits == 0 { 0 } else { code_bytes(dimensions, code_bits) } }
+    pub fn new(dimensions: usize, code_bits: usize, lengths_vary: bool) -> Self {
+        let code_bytes = if code_bits == 0 { 0 } else { code_bytes(dimensions, code_bits) };
+        Shape { dimensions, code_bytes, lengths_vary }
     }
 
     pub fn element_bytes(&self) -> usize {
         ELEMENT_HEADER_BYTES + self.code_bytes
     }
 
-    /// How many vector tuples hold one vector.
-    pub fn vector_chunks(&self) -> usize {
-        self.dimensions.div_ceil(VECTOR_CHUNK)
+    /// Whether `vector` is one this index holds: of its dimensions, or a
+    /// sparse vector's slots.
+    pub fn holds(&self, vector: &[f32]) -> bool {
+        if self.lengths_vary { sparse::are_slots(vector) } else { vector.len() == self.dimensions }
     }
 
-    /// The bytes of the first (for most indexes, the only) vector tuple.
-    pub fn vector_bytes(&self) -> usize {
-        vector_chunk_bytes(self.dimensions.min(VECTOR_CHUNK))
+    /// The most floats one vector takes, where reading its chunks stops.
+    pub fn max_floats(&self) -> usize {
+        if self.lengths_vary { 1 + 2 * SPARSE_MAX_NONZEROS } else { self.dimensions }
+    }
+
+    /// Whether every vector is a single vector tuple.
+    pub fn one_chunk_each(&self) -> bool {
+        self.max_floats() <= VECTOR_CHUNK
+    }
+
+    /// Whether a vector's first tuple is, as a rule, all of it: the index's
+    /// dimensions fit one, or the keys are sparse (up to 1,017 non-zeros fit).
+    pub fn first_chunk_usually_whole(&self) -> bool {
+        self.lengths_vary || self.dimensions <= VECTOR_CHUNK
+    }
+
+    /// The bytes of a vector's first tuple, to prefetch: exact for fixed
+    /// lengths, a guess for sparse keys.
+    pub fn prefetch_bytes(&self) -> usize {
+        let floats = if self.lengths_vary { TYPICAL_SPARSE_FLOATS } else { self.dimensions };
+        vector_chunk_bytes(floats.min(VECTOR_CHUNK))
     }
 }
 
@@ -224,10 +253,10 @@ impl Shape {
 /// at recall 0.95 expands few elements (the measurements at
 /// `search_layer_estimated`; the estimate's error shrinks as 1/√D, so one
 /// bit at 1,536 dimensions errs about as much as two at 384). 0 for L1
-/// and the bit metrics, which have no estimator.
+/// and the bit and sparse metrics, which have no estimator.
 pub fn default_code_bits(dimensions: usize, metric: StoredMetric) -> u8 {
     match metric {
-        StoredMetric::L1 | StoredMetric::Hamming | StoredMetric::Jaccard => 0,
+        _ if !metric.metric().has_estimator() => 0,
         _ if dimensions <= 256 => 4,
         _ if dimensions <= 1024 => 2,
         _ => 1,
@@ -715,7 +744,7 @@ mod tests {
         let tid = Address { block: 9, offset: 4 };
         let neighbors = Address { block: 3, offset: 2 };
         let vector = Address { block: 3, offset: 1 };
-        let shape = Shape::new(2, 1);
+        let shape = Shape::new(2, 1, false);
         let code: Vec<u8> = (0..shape.code_bytes as u8).collect();
         let mut bytes = Vec::new();
         encode_element(2, tid, neighbors, vector, &code, &mut bytes);
@@ -723,7 +752,7 @@ mod tests {
         assert_eq!((element.level(), element.heap_tid(), element.neighbors(), element.vector()), (2, tid, neighbors, vector));
         assert!(!element.duplicates().is_valid());
         assert_eq!(element.code(), code);
-        assert!(Element::decode(&bytes, Shape::new(2, 2)).is_err(), "an element read with another code size is refused");
+        assert!(Element::decode(&bytes, Shape::new(2, 2, false)).is_err(), "an element read with another code size is refused");
         let head = Address { block: 5, offset: 7 };
         assert!(element.has_rows());
         set_element_duplicates(&mut bytes, head);
@@ -761,8 +790,9 @@ mod tests {
     fn a_full_vector_chunk_fills_an_empty_page() {
         let bytes = VECTOR_HEADER_BYTES + 4 * VECTOR_CHUNK;
         assert!(bytes.next_multiple_of(8) + 4 <= 8192 - 24 - 8 && bytes + 4 > MAX_ITEM_BYTES, "one float more would not fit");
-        let shape = Shape::new(MAX_DIMENSIONS, 1);
-        assert_eq!((shape.vector_chunks(), Shape::new(2000, 2).vector_chunks()), (8, 1));
+        assert!(!Shape::new(MAX_DIMENSIONS, 1, false).one_chunk_each() && Shape::new(2000, 2, false).one_chunk_each());
+        let sparse = Shape::new(1_000_000, 0, true);
+        assert!(!sparse.one_chunk_each() && sparse.first_chunk_usually_whole() && sparse.max_floats().div_ceil(VECTOR_CHUNK) == 16);
     }
 
     #[test]

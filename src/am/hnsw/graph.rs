@@ -132,7 +132,7 @@ impl PageGraph {
         gathered.clear();
         gathered.extend_from_slice(chunk.floats());
         let mut next = chunk.next();
-        while next.is_valid() && gathered.len() < self.shape.dimensions {
+        while next.is_valid() && gathered.len() < self.shape.max_floats() {
             let pinned = self.pages.pin(next.block);
             let chunk = decode_vector_chunk(&self.index, self.pages.page(pinned), next);
             gathered.extend_from_slice(chunk.floats());
@@ -210,9 +210,9 @@ pub(super) fn decode_vector_chunk<'p>(index: &Index, page: PageRef<'p>, at: Addr
 }
 
 /// `vector`, a whole vector read from the chunks starting at `at`; an
-/// ERROR if it has not the index's dimensions.
+/// ERROR if it is not one the index holds (see `Shape::holds`).
 fn checked_length<'v>(index: &Index, at: Address, vector: &'v [f32], shape: Shape) -> &'v [f32] {
-    if vector.len() != shape.dimensions {
+    if !shape.holds(vector) {
         corrupted(index, at.block, "holds a vector of the wrong dimensions");
     }
     vector
@@ -223,7 +223,7 @@ fn checked_length<'v>(index: &Index, at: Address, vector: &'v [f32], shape: Shap
 pub fn read_vector(index: &Index, at: Address, shape: Shape, out: &mut Vec<f32>) {
     out.clear();
     let mut next = at;
-    while next.is_valid() && out.len() < shape.dimensions {
+    while next.is_valid() && out.len() < shape.max_floats() {
         let page = index.read(next.block, GRAPH_PAGE);
         let chunk = decode_vector_chunk(index, page.page(), next);
         out.extend_from_slice(chunk.floats());
@@ -249,10 +249,11 @@ impl Graph for PageGraph {
 
     /// Overlaps the cache misses of a batch: the elements' pages first (to
     /// learn where the vectors are), then every vector prefetched before
-    /// any is scored.
+    /// any is scored. A vector longer than its first tuple (a long sparse
+    /// one) is gathered and scored after the others.
     fn distances(&mut self, query: &[f32], nodes: &[Address], out: &mut Vec<f32>) {
         out.clear();
-        if self.shape.vector_chunks() > 1 {
+        if !self.shape.first_chunk_usually_whole() {
             // Each vector spans pages: gathering it is the cost, not the misses.
             for &node in nodes {
                 let distance = self.distance(query, node);
@@ -267,14 +268,22 @@ impl Graph for PageGraph {
             .map(|&node| self.with_element(node, |element| element.vector()))
             .map(|at| (at.block, at.offset))
             .collect();
-        let items = self.pages.prefetched_items(&vectors, self.shape.vector_bytes());
-        for (&(block, _), bytes) in vectors.iter().zip(items) {
+        let mut longer = Vec::new();
+        let items = self.pages.prefetched_items(&vectors, self.shape.prefetch_bytes());
+        for (i, (&(block, offset), bytes)) in vectors.iter().zip(items).enumerate() {
             let bytes = bytes.unwrap_or_else(|| corrupted(&self.index, block, "lacks an element's vector"));
             let chunk = VectorChunk::decode(bytes).unwrap_or_else(|e| corrupted(&self.index, block, &e.to_string()));
-            if chunk.floats().len() != self.shape.dimensions {
-                corrupted(&self.index, block, "holds a vector of the wrong dimensions");
+            if chunk.next().is_valid() {
+                longer.push(i);
+                out.push(f32::NAN);
+                continue;
             }
-            out.push((self.score)(query, chunk.floats()));
+            let vector = checked_length(&self.index, Address { block, offset }, chunk.floats(), self.shape);
+            out.push((self.score)(query, vector));
+        }
+        for i in longer {
+            self.distances_computed -= 1; // counted again by distance()
+            out[i] = self.distance(query, nodes[i]);
         }
     }
 
@@ -446,7 +455,7 @@ pub struct NewElement<'a> {
 /// tuples must change in one WAL record, which covers at most four pages.
 /// The caller links the element with `hnsw::insert`.
 pub fn add_element(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> (Address, usize) {
-    if meta.free_block != INVALID_BLOCK && meta.shape().vector_chunks() == 1 {
+    if meta.free_block != INVALID_BLOCK && meta.shape().one_chunk_each() {
         if let Some(placed) = reuse_free_slot(index, meta, new) {
             return placed;
         }

@@ -19,7 +19,6 @@ use vector_core::hnsw::{self, EstimateQuery, Graph, LevelGenerator};
 use super::format::{Address, UPDATE_LOCK};
 use super::duplicates::add_duplicate;
 use super::graph::{add_element, read_encoder, read_meta, NewElement, PageGraph};
-use super::prepare_vector;
 use crate::am::inserted_row;
 use crate::storage::Index;
 
@@ -46,7 +45,7 @@ pub unsafe extern "C-unwind" fn aminsert(
     let Some((vector, heap_tid)) = (unsafe { inserted_row(index_relation, values, is_null, heap_tid) }) else { return false };
     let index = unsafe { Index::from_raw(index_relation) };
     let metric = read_meta(&index).metric.metric();
-    if let Some(vector) = prepare_vector(metric, vector.as_slice()) {
+    if let Some(vector) = metric.prepare(vector.as_slice()) {
         insert_vector(&index, heap_tid, &vector);
     }
     false
@@ -56,7 +55,7 @@ pub unsafe extern "C-unwind" fn aminsert(
 pub fn insert_vector(index: &Index, heap_tid: Address, vector: &[f32]) {
     let _update = index.lock_pseudo_page(UPDATE_LOCK, false);
     let meta = read_meta(index);
-    if vector.len() != meta.dimensions as usize {
+    if !meta.shape().holds(vector) {
         ereport!(
             ERROR,
             PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,

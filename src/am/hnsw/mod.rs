@@ -28,7 +28,7 @@ mod verify;
 use pgrx::prelude::*;
 use pgrx::pg_sys;
 
-use super::{handler, opclass_metric, prepare_vector, report_progress};
+use super::{handler, opclass_metric, report_progress};
 
 #[pg_extern(sql = false)]
 fn hnsw_handler(_fcinfo: pg_sys::FunctionCallInfo) -> PgBox<pg_sys::IndexAmRoutine> {

@@ -27,7 +27,6 @@ use super::format::{Address, Element, ElementState, Shape, GRAPH_PAGE, SCAN_LOCK
 use super::graph::{read_encoder, read_meta, PageGraph};
 use super::counters::ScanCounters;
 use super::options::{IterativeScan, EF_SEARCH, ITERATIVE_SCAN, MAX_SCAN_TUPLES, SCAN_MEM_MULTIPLIER};
-use super::prepare_vector;
 use crate::am::scan;
 use crate::storage::{BlockNumber, Index};
 use crate::types::OrRaise;
@@ -108,8 +107,10 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
     counters::start_scan();
     let meta = read_meta(index);
     let query = scan::start(scan, "hnsw").map(|(query, key_type)| {
-        check_same_dimensions(meta.dimensions as usize, query.as_slice().len()).or_raise_as(key_type.name());
-        prepare_vector(meta.metric.metric(), query.as_slice())
+        if !meta.shape().lengths_vary {
+            check_same_dimensions(meta.dimensions as usize, query.as_slice().len()).or_raise_as(key_type.name());
+        }
+        meta.metric.metric().prepare(query.as_slice())
     });
     match query {
         Some(Some(vector)) => {

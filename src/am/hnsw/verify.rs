@@ -28,7 +28,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 use super::format::{
-    self, Address, Duplicates, Element, ElementState, MetaPage, Neighbors, StoredVerdict, VectorChunk, GRAPH_PAGE, META_BLOCK, META_BYTES,
+    self, Address, Duplicates, Element, ElementState, MetaPage, Neighbors, Shape, StoredVerdict, VectorChunk, GRAPH_PAGE, META_BLOCK, META_BYTES,
     META_PAGE,
 };
 use super::graph::{read_encoder, read_vector};
@@ -60,17 +60,20 @@ struct Items {
 
 impl Items {
     /// The chunks of the vector starting at `first`, if they make one
-    /// vector of `dimensions`; else what is wrong.
-    fn vector_chunks(&self, first: Address, dimensions: usize) -> Result<Vec<Address>, String> {
+    /// vector of the index's `shape` (its dimensions; for sparse keys, a
+    /// count and as many indices and values fit); else what is wrong.
+    fn vector_chunks(&self, first: Address, shape: Shape) -> Result<Vec<Address>, String> {
         let (mut chunks, mut floats, mut at) = (Vec::new(), 0, first);
-        while at.is_valid() && floats < dimensions {
+        while at.is_valid() && floats < shape.max_floats() {
             let &(count, next) = self.vectors.get(&at).ok_or_else(|| format!("vector tuple ({},{}) is missing", at.block, at.offset))?;
             chunks.push(at);
             floats += count;
             at = next;
         }
-        if floats != dimensions || at.is_valid() {
-            return Err(format!("vector starting at ({},{}) does not hold {dimensions} floats", first.block, first.offset));
+        let whole = if shape.lengths_vary { floats % 2 == 1 && floats <= shape.max_floats() } else { floats == shape.dimensions };
+        if !whole || at.is_valid() {
+            let expected = if shape.lengths_vary { "a sparse vector's".to_string() } else { shape.dimensions.to_string() };
+            return Err(format!("vector starting at ({},{}) does not hold {expected} floats", first.block, first.offset));
         }
         Ok(chunks)
     }
@@ -194,7 +197,7 @@ fn check_elements(meta: &MetaPage, items: &Items, problems: &mut Problems) {
     let mut top_level = None;
     let mut chunks_used = HashSet::new();
     for (&at, element) in elements {
-        match items.vector_chunks(element.vector, meta.dimensions as usize) {
+        match items.vector_chunks(element.vector, meta.shape()) {
             Ok(chunks) => {
                 if !chunks.into_iter().all(|chunk| chunks_used.insert(chunk)) {
                     problems.add(at.block, at.offset, "element's vector shares a tuple with another's");
@@ -263,7 +266,7 @@ fn check_codes(index: &Index, meta: &MetaPage, items: &Items, problems: &mut Pro
     let mut code = vec![0; encoder.code_bytes()];
     let mut vector = Vec::new();
     for (&at, element) in items.elements.iter().filter(|(_, e)| e.state == ElementState::Live) {
-        if items.vector_chunks(element.vector, meta.dimensions as usize).is_err() {
+        if items.vector_chunks(element.vector, meta.shape()).is_err() {
             continue; // reported by check_elements
         }
         read_vector(index, element.vector, meta.shape(), &mut vector);

@@ -25,7 +25,7 @@ use vector_core::ivf;
 use super::format::{self, MetaPage, CENTROID_PAGE, LINK_BYTES, LINK_OFFSET, LIST_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE};
 use super::options;
 use crate::am::format::{Address, StoredMetric};
-use crate::am::{column_dimensions, opclass_metric, prepare_vector, report_progress, KeyType};
+use crate::am::{column_dimensions, opclass_metric, report_progress, KeyType};
 use crate::storage::{item_space, BlockNumber, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
 
 const PHASE_KMEANS: i64 = 2;
@@ -65,7 +65,7 @@ impl RowReader {
         let vector = unsafe {
             let vector = self.tuple_context.switch_to(|_| {
                 let vector = key_type.read(datum);
-                prepare_vector(metric, vector.as_slice())
+                metric.prepare(vector.as_slice())
             });
             self.tuple_context.reset();
             vector

@@ -10,7 +10,7 @@ use vector_core::{check_same_dimensions, ivf};
 use super::format::{self, CENTROID_PAGE, LINK_OFFSET, LIST_PAGE};
 use super::{read_centroids, read_meta};
 use crate::am::format::FormatError;
-use crate::am::{inserted_row, prepare_vector, KeyType};
+use crate::am::{inserted_row, KeyType};
 use crate::storage::{corrupted, BlockNumber, Index, WalRecord, INVALID_BLOCK};
 use crate::types::OrRaise;
 
@@ -31,7 +31,7 @@ pub unsafe extern "C-unwind" fn aminsert(
     let meta = read_meta(&index);
     check_same_dimensions(meta.dimensions as usize, vector.as_slice().len()).or_raise_as(KeyType::of(index_relation).name());
     let metric = meta.metric.metric();
-    let Some(vector) = prepare_vector(metric, vector.as_slice()) else { return false };
+    let Some(vector) = metric.prepare(vector.as_slice()) else { return false };
 
     let centroids = read_centroids(&index, &meta);
     let flat: Vec<f32> = centroids.iter().flat_map(|(c, _, _)| c.vector.iter().copied()).collect();

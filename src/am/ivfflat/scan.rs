@@ -18,7 +18,6 @@ use super::format::{decode_link, Entry, LINK_OFFSET, LIST_PAGE};
 use super::options::{IterativeScan, ITERATIVE_SCAN, MAX_PROBES, PROBES};
 use super::{read_centroids, read_meta};
 use crate::am::format::Address;
-use crate::am::prepare_vector;
 use crate::am::scan;
 use crate::storage::{corrupted, Index, INVALID_BLOCK};
 use crate::types::OrRaise;
@@ -71,7 +70,7 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
     state.query = scan::start(scan, "ivfflat").and_then(|(query, key_type)| {
         check_same_dimensions(meta.dimensions as usize, query.as_slice().len()).or_raise_as(key_type.name());
         // None for a zero vector, which has no cosine direction
-        prepare_vector(metric, query.as_slice())
+        metric.prepare(query.as_slice())
     });
     let centroids = read_centroids(index, &meta);
     match &state.query {
