@@ -521,6 +521,17 @@ def delete_and_vacuum(conn, ds, inserted_ids, rng):
 # ---------------------------------------------------------------- report
 
 
+def print_ratio_table(ours, theirs):
+    """A markdown table of two extensions' figures by label ({label: value}
+    each), with the ratio vector_ext / pgvector except for recall."""
+    print("| | vector_ext | pgvector 0.8.6 | ratio |\n|---|---|---|---|")
+    for label, value in ours.items():
+        other = theirs[label]
+        ratio = "" if "recall" in label else f"{value / other:.2f}x"
+        digits = 3 if "recall" in label else 2 if "(s)" in label or "MiB" in label else 0
+        print(f"| {label} | {value:.{digits}f} | {other:.{digits}f} | {ratio} |")
+
+
 def fmt(x, digits=0):
     return f"{x:,.{digits}f}"
 

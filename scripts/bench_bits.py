@@ -19,7 +19,7 @@ import time
 import numpy as np
 import psycopg
 
-from bench import DATA, read_vecs, run_timed
+from bench import DATA, print_ratio_table, read_vecs, run_timed
 
 QUERIES = 200
 DIM = 384
@@ -73,12 +73,7 @@ def main():
     ours = measure(os.environ.get("PGDATABASE", "postgres"), bits, query_bits)
     theirs = measure("pgvector", bits, query_bits)
     print(f"pydoc-minilm {len(bits):,} x {DIM} binary-quantized to bit({DIM}), {QUERIES} queries, Hamming distance\n")
-    print("| | vector_ext | pgvector 0.8.6 | ratio |\n|---|---|---|---|")
-    for label, value in ours.items():
-        other = theirs[label]
-        ratio = "" if "recall" in label else f"{value / other:.2f}x"
-        digits = 3 if "recall" in label else 2 if "(s)" in label or "MiB" in label else 0
-        print(f"| {label} | {value:.{digits}f} | {other:.{digits}f} | {ratio} |")
+    print_ratio_table(ours, theirs)
 
 
 if __name__ == "__main__":

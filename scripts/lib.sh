@@ -110,6 +110,18 @@ create_bench_databases() {
     fi
 }
 
+# Runs a Python benchmark that measures vector_ext beside pgvector on one
+# throwaway server (each extension in its own database, see
+# create_bench_databases): scripts/$1.
+run_side_by_side_bench() {
+    BENCH_PGVECTOR=1
+    prepare_bench
+    EXTRA_SERVER_OPTIONS="-c shared_buffers=1GB -c maintenance_work_mem=2GB -c max_parallel_maintenance_workers=0 -c jit=off"
+    start_cluster
+    create_bench_databases
+    "$BENCH_VENV/bin/python" -u "$REPO/scripts/$1"
+}
+
 # Starts a throwaway cluster listening only on a private unix socket and
 # stops it (and removes it) when the calling script exits.
 # Sets PGHOST, PGPORT, PGUSER, PGDATABASE and CLUSTER_DIR.

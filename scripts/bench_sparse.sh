@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sparse-vector indexes side by side with pgvector 0.8.6 (see bench_sparse.py):
+#   bash scripts/bench_sparse.sh
+#   BENCH_INSTALL=1 builds and installs the extension first.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+run_side_by_side_bench bench_sparse.py
