@@ -533,7 +533,7 @@ def gen_function(rng):
     else:
         # The verify functions on relations that are not their index.
         target = rng.choice(["'pg_class'::regclass", "'pg_class_oid_index'::regclass", "'fuzz.d3'::regclass",
-                             "'fuzz.d3_pkey'::regclass", "'fuzz.vac_hnsw'::regclass", "'fuzz.vac_ivfflat'::regclass",
+                             "'fuzz.d3_pkey'::regclass", "'fuzz.vac_hnsw'::regclass", "'fuzz.vac_ivfflat'::regclass", "'fuzz.vac_sparse_hnsw'::regclass",
                              "0", "1", "4294967295", "NULL", "'fuzz.d3_id_seq'::regclass", "'pg_tables'::regclass"])
         sql = f"SELECT * FROM {rng.choice(['hnsw_verify', 'ivfflat_verify'])}({target})"
         if "vac_" in target and rng.random() < 0.7:
@@ -632,12 +632,51 @@ def gen_bit_index(rng):
     return Case("bit_index", steps)
 
 
+SPARSE_OPCLASSES = ["sparsevec_l2_ops", "sparsevec_ip_ops", "sparsevec_cosine_ops", "sparsevec_l1_ops"]
+SPARSE_OPERATOR_OF = dict(zip(SPARSE_OPCLASSES, ["<->", "<#>", "<=>", "<+>"]))
+
+
+def gen_sparse_index(rng):
+    """An hnsw index on a table's vectors cast to sparsevec (its zeros
+    dropped, keys of their own lengths), then inserts, deletes with VACUUM
+    (freed slots taken by shorter keys) and a search whose query may have
+    other dimensions than the index's."""
+    table = rng.choice(["fuzz.d3"] * 4 + ["fuzz.d16"] * 3 + ["fuzz.d2000", "fuzz.empty"])
+    n = INDEX_TABLES[table]
+    dims = n if rng.random() < 0.9 else rng.choice([1, n + 1, 1000000000])
+    am = "hnsw" if rng.random() < 0.9 else "ivfflat"
+    opclass = rng.choice(SPARSE_OPCLASSES) if rng.random() < 0.9 else rng.choice(["vector_l2_ops", "sparsevec_ops", "bit_hamming_ops"])
+    expression = f"(v::sparsevec({dims}))"
+    steps = [Step(f"SET LOCAL {name} = {rng.choice(SETTINGS[name])}") for name in rng.sample(sorted(SETTINGS), rng.randint(0, 3))]
+    steps.append(Step(f"CREATE INDEX fuzz_index ON {table} USING {am} ({expression} {opclass}) WITH (m = 4, ef_construction = 8)"))
+    if rng.random() < 0.4:
+        rows = ", ".join(f"({100000 + i}, {sql_string(valid_vector(rng, n))})" for i in range(rng.randint(1, 20)))
+        steps.append(Step(f"INSERT INTO {table} (id, v) VALUES {rows}"))
+    operator = SPARSE_OPERATOR_OF.get(opclass, "<->") if rng.random() < 0.9 else rng.choice(list(SPARSE_OPERATOR_OF.values()))
+    query = rng.choice([sql_string(sparse_literal(rng)), "NULL::sparsevec", f"(SELECT v FROM {table} LIMIT 1)::sparsevec",
+                        sql_string("{}/" + str(dims))])
+    steps.append(Step(f"SELECT id FROM {table} ORDER BY {expression} {operator} {query} LIMIT {rng.choice(['1', '10', 'ALL'])}"))
+    if rng.random() < 0.3:
+        steps.append(Step(f"SELECT * FROM {am}_verify('fuzz_index')", expect_no_rows=True))
+    return Case("sparse_index", steps)
+
+
+def valid_sparse(rng, dims):
+    """A valid sparsevec literal of `dims` dimensions, 0 to `dims` non-zeros."""
+    indices = sorted(rng.sample(range(1, dims + 1), rng.randint(0, dims)))
+    return "{" + ",".join(f"{i}:{rng.choice([1, -1]) * rng.uniform(0.01, 10):.4g}" for i in indices) + f"}}/{dims}"
+
+
 def gen_stateful(rng):
-    """Ordinary DML, VACUUM and searches on long-lived indexed tables, one statement each."""
-    table = rng.choice(["fuzz.vac", "fuzz.vac_ivf"])
+    """Ordinary DML, VACUUM and searches on long-lived indexed tables, one
+    statement each: vector(3) under hnsw and ivfflat, sparsevec(8) (keys of
+    0 to 8 non-zeros, whose freed slots shorter ones take) under hnsw."""
+    table = rng.choice(["fuzz.vac", "fuzz.vac_ivf", "fuzz.vac_sparse"])
+    sparse = table == "fuzz.vac_sparse"
+    key = (lambda: valid_sparse(rng, 8)) if sparse else (lambda: valid_vector(rng, 3 if rng.random() < 0.95 else 2))
     roll = rng.random()
     if roll < 0.4:
-        rows = ", ".join(f"({sql_string(valid_vector(rng, 3))})" for _ in range(rng.randint(1, 10)))
+        rows = ", ".join(f"({sql_string(valid_sparse(rng, 8) if sparse else valid_vector(rng, 3))})" for _ in range(rng.randint(1, 10)))
         sql = f"INSERT INTO {table} (v) VALUES {rows}"
     elif roll < 0.6:
         sql = f"DELETE FROM {table} WHERE id % {rng.randint(2, 7)} = {rng.randint(0, 1)} AND random() < 0.5"
@@ -647,7 +686,7 @@ def gen_stateful(rng):
         sql = f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id LIMIT greatest(0, (SELECT count(*) FROM {table}) - 500))"
     else:
         operator = rng.choice(list(OPERATOR_OF.values())[:3])
-        sql = (f"SELECT id FROM {table} ORDER BY v {operator} {sql_string(valid_vector(rng, 3 if rng.random() < 0.95 else 2))}"
+        sql = (f"SELECT id FROM {table} ORDER BY v {operator} {sql_string(key())}"
                f" LIMIT {rng.choice([1, 10, 100])}")
     return one("stateful", sql)
 
@@ -687,6 +726,7 @@ GENERATORS = [
     (20, gen_function),
     (1.5, gen_index),
     (1, gen_bit_index),
+    (1, gen_sparse_index),
     (2, gen_stateful),
     (0.5, gen_copy),
     (15, gen_halfvec),
@@ -730,6 +770,10 @@ INSERT INTO fuzz.vac (v) SELECT ARRAY[random(), random(), random()] FROM generat
 INSERT INTO fuzz.vac_ivf (v) SELECT ARRAY[random(), random(), random()] FROM generate_series(1, 300);
 CREATE INDEX vac_hnsw ON fuzz.vac USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 8);
 CREATE INDEX vac_ivfflat ON fuzz.vac_ivf USING ivfflat (v vector_l2_ops) WITH (lists = 5);
+CREATE TABLE fuzz.vac_sparse (id serial PRIMARY KEY, v sparsevec(8));
+INSERT INTO fuzz.vac_sparse (v) SELECT ARRAY(SELECT CASE WHEN random() < 0.5 THEN 0 ELSE random() END FROM generate_series(1, 8 + 0 * i))::vector
+  FROM generate_series(1, 300) i;
+CREATE INDEX vac_sparse_hnsw ON fuzz.vac_sparse USING hnsw (v sparsevec_l2_ops) WITH (m = 4, ef_construction = 8);
 CREATE TABLE fuzz.copy_any (v vector);
 CREATE TABLE fuzz.copy_3 (v vector(3));
 CREATE TABLE fuzz.copy_arr (v vector[]);

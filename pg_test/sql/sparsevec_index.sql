@@ -68,6 +68,20 @@ INSERT INTO s SELECT 6000 + id, v FROM s WHERE id BETWEEN 1 AND 5;
 SELECT count(*) AS inserted_not_found FROM s t WHERE t.id > 5000
   AND t.id NOT IN (SELECT x.id FROM s x ORDER BY x.v <+> t.v LIMIT 10);
 SELECT count(*) AS problems FROM hnsw_verify('s_l1');
+-- VACUUM frees deleted rows' slots (vectors of 20 to 30 non-zeros); new
+-- rows with fewer take them (padded with explicit zeros): the index does
+-- not grow, they are found, and what was deleted never is
+DELETE FROM s WHERE id BETWEEN 1 AND 300 AND id % 30 >= 19;
+VACUUM s;
+SELECT pg_relation_size('s_l1') AS size_before \gset
+INSERT INTO s SELECT g, random_sparse(g, 1 + g % 10) FROM generate_series(7001, 7100) g;
+SELECT pg_relation_size('s_l1') = :size_before AS same_size;
+SELECT count(*) AS reinserted_not_found FROM s t WHERE t.id > 7000
+  AND t.id NOT IN (SELECT x.id FROM s x ORDER BY x.v <+> t.v LIMIT 10);
+SELECT count(*) AS deleted_returned FROM q, LATERAL (SELECT id FROM s ORDER BY s.v <+> q.v LIMIT 100) x
+  WHERE x.id BETWEEN 1 AND 300 AND x.id % 30 >= 19;
+SELECT count(*) FILTER (WHERE first_distances('<+>', q.v, true) = first_distances('<+>', q.v, false)) AS l1_exact_after_reuse FROM q;
+SELECT count(*) AS problems FROM hnsw_verify('s_l1');
 RESET hnsw.ef_search;
 
 -- a query of other dimensions is an error, as the distance function's is

@@ -387,6 +387,26 @@ pub fn from_slots(slots: &[f32]) -> SparseRef<'_> {
     SparseRef { dim: 0, indices, values: &slots[1 + nonzeros..] }
 }
 
+/// `slots` made `len` slots long, for a space of `dim` dimensions, by
+/// explicit zeros at the lowest indices it does not have: the same vector
+/// (zeros add nothing to any distance or norm), which fits a tuple another
+/// one left. None if `len` is not a sparse vector's length, is shorter, or
+/// needs more indices than `dim` has.
+pub fn padded_slots(slots: &[f32], len: usize, dim: usize) -> Option<Vec<f32>> {
+    let vector = from_slots(slots);
+    let nonzeros = len.checked_sub(1).filter(|n| n % 2 == 0)? / 2;
+    if nonzeros < vector.indices.len() || nonzeros > dim {
+        return None;
+    }
+    let present: std::collections::HashSet<i32> = vector.indices.iter().copied().collect();
+    let zeros = (0..dim as i32).filter(|i| !present.contains(i)).take(nonzeros - vector.indices.len());
+    let mut entries: Vec<(i32, f32)> = vector.indices.iter().copied().zip(vector.values.iter().copied()).chain(zeros.map(|i| (i, 0.0))).collect();
+    entries.sort_unstable_by_key(|&(index, _)| index);
+    let indices: Vec<i32> = entries.iter().map(|&(index, _)| index).collect();
+    let values: Vec<f32> = entries.iter().map(|&(_, value)| value).collect();
+    Some(to_slots(SparseRef { dim, indices: &indices, values: &values }))
+}
+
 /// [`l2_squared`] of two sparse vectors in slots.
 pub fn slot_l2_squared(a: &[f32], b: &[f32]) -> f32 {
     l2_squared(from_slots(a), from_slots(b))
@@ -582,6 +602,17 @@ mod tests {
                 assert!((-slot_negative_dot(&unit, &unit) - 1.0).abs() < 1e-6);
             }
         }
+        let (a, b) = (random(&mut rng), random(&mut rng));
+        let (sa, sb) = (to_slots(a.as_ref()), to_slots(b.as_ref()));
+        let padded = padded_slots(&sa, sa.len() + 6, 300).unwrap();
+        assert!(are_slots(&padded) && padded.len() == sa.len() + 6 && from_slots(&padded).indices.windows(2).all(|w| w[0] < w[1]));
+        for metric in [slot_l2_squared, slot_negative_dot, slot_l1] {
+            assert_eq!(metric(&padded, &sb), metric(&sa, &sb), "zeros change no distance");
+        }
+        assert_eq!(padded_slots(&sa, sa.len(), 300).unwrap(), sa);
+        assert_eq!(padded_slots(&sa, sa.len() + 1, 300), None, "not a sparse vector's length");
+        assert_eq!(padded_slots(&sa, sa.len() - 2, 300), None, "shorter");
+        assert_eq!(padded_slots(&to_slots(parse_sparse("{1:1}/2").unwrap().as_ref()), 7, 2), None, "three indices in two dimensions");
         let zero = to_slots(SparseVector { dim: 5, ..Default::default() }.as_ref());
         assert_eq!(zero.len(), 1, "the zero vector is its count alone");
         assert_eq!(normalize_slots(&zero), None);

@@ -2,8 +2,11 @@
 //! implementations that let the pure-Rust algorithms walk and change it, and
 //! the placement of new elements.
 
+use std::borrow::Cow;
+
 use vector_core::hnsw::{EstimateQuery, EstimatingGraph, Graph, GraphMut, HashVisited, HnswParams, LinkVerdict};
 use vector_core::quant::{Estimate, RabitqEncoder};
+use vector_core::types::sparse;
 
 use super::counters::ScanCounters;
 use super::duplicates;
@@ -453,9 +456,13 @@ pub struct NewElement<'a> {
 /// what the slot's neighbor tuple holds (a rare, harmless bend of the level
 /// distribution). Vectors of several chunks do not reuse slots: a slot's
 /// tuples must change in one WAL record, which covers at most four pages.
+/// A sparse vector takes a slot whose vector tuple holds as many floats or
+/// more, padded with explicit zeros to fill it (`sparse::padded_slots`).
 /// The caller links the element with `hnsw::insert`.
 pub fn add_element(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> (Address, usize) {
-    if meta.free_block != INVALID_BLOCK && meta.shape().one_chunk_each() {
+    let shape = meta.shape();
+    let fits_one_chunk = shape.one_chunk_each() || (shape.lengths_vary && new.vector.len() <= VECTOR_CHUNK);
+    if meta.free_block != INVALID_BLOCK && fits_one_chunk {
         if let Some(placed) = reuse_free_slot(index, meta, new) {
             return placed;
         }
@@ -464,12 +471,14 @@ pub fn add_element(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> (Add
 }
 
 /// A freed element found on a page: its offset, the addresses of its
-/// neighbor and vector tuples, and the highest level its neighbor tuple holds.
+/// neighbor and vector tuples, the highest level its neighbor tuple holds
+/// and the floats its vector tuple holds (0 if the vector has more chunks).
 struct FreeSlot {
     offset: u16,
     neighbors: Address,
     vector: Address,
     top_level: usize,
+    vector_floats: usize,
 }
 
 /// The freed elements on one page.
@@ -480,7 +489,7 @@ fn free_slots(index: &Index, block: BlockNumber, shape: Shape, m: usize) -> Vec<
         let elements = (1..=page.max_offset()).filter_map(|offset| Some((offset, Element::decode(page.item(offset)?, shape).ok()?)));
         elements
             .filter(|(_, e)| e.state() == ElementState::Free)
-            .map(|(offset, e)| FreeSlot { offset, neighbors: e.neighbors(), vector: e.vector(), top_level: 0 })
+            .map(|(offset, e)| FreeSlot { offset, neighbors: e.neighbors(), vector: e.vector(), top_level: 0, vector_floats: shape.dimensions })
             .collect()
     };
     // The neighbor tuples may be on other pages: read after this one is let go.
@@ -488,6 +497,11 @@ fn free_slots(index: &Index, block: BlockNumber, shape: Shape, m: usize) -> Vec<
         let page = index.read(slot.neighbors.block, GRAPH_PAGE);
         let layers = page.page().item(slot.neighbors.offset).and_then(|bytes| Neighbors::decode(bytes, m).ok()).map(|n| n.layers());
         slot.top_level = layers.unwrap_or_else(|| corrupted(index, slot.neighbors.block, "lacks a free element's neighbor tuple")) - 1;
+        if shape.lengths_vary {
+            let page = index.read(slot.vector.block, GRAPH_PAGE);
+            let chunk = decode_vector_chunk(index, page.page(), slot.vector);
+            slot.vector_floats = if chunk.next().is_valid() { 0 } else { chunk.floats().len() };
+        }
     }
     free
 }
@@ -499,7 +513,8 @@ fn reuse_free_slot(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> Opti
     let shape = meta.shape();
     let m = meta.m as usize;
     for block in meta.free_block..index.block_count() {
-        let free = free_slots(index, block, shape, m);
+        let mut free = free_slots(index, block, shape, m);
+        free.retain(|slot| slot.vector_floats >= new.vector.len());
         let best = free.iter().filter(|slot| slot.top_level >= new.level).min_by_key(|slot| slot.top_level);
         let Some(slot) = best.or_else(|| free.iter().max_by_key(|slot| slot.top_level)) else { continue };
         let level = new.level.min(slot.top_level);
@@ -511,10 +526,19 @@ fn reuse_free_slot(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> Opti
         if !still_free {
             continue;
         }
+        {
+            let mut vector_page = record.page(slots[1]);
+            let vector_bytes = vector_page.item_mut(slot.vector.offset).unwrap_or_else(|| corrupted(index, slot.vector.block, "lacks a free element's vector"));
+            let stored = if shape.lengths_vary {
+                let floats = VectorChunk::decode(vector_bytes).unwrap_or_else(|e| corrupted(index, slot.vector.block, &e.to_string())).floats().len();
+                let Some(padded) = sparse::padded_slots(new.vector, floats, meta.dimensions as usize) else { continue };
+                Cow::Owned(padded)
+            } else {
+                Cow::Borrowed(new.vector)
+            };
+            format::write_vector_chunk(vector_bytes, &stored);
+        }
         format::reuse_element(record.page(slots[0]).item_mut(slot.offset).expect("checked"), level, new.heap_tid, new.code);
-        let mut vector_page = record.page(slots[1]);
-        let vector_bytes = vector_page.item_mut(slot.vector.offset).unwrap_or_else(|| corrupted(index, slot.vector.block, "lacks a free element's vector"));
-        format::write_vector_chunk(vector_bytes, new.vector);
         format::clear_layers(record.page(slots[2]).item_mut(slot.neighbors.offset).expect("read above"), m);
         record.commit();
         if block != meta.free_block {
