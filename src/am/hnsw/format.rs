@@ -29,11 +29,16 @@
 //! (zero for an index built empty), rotated by the transform of the meta
 //! page's seed. The centroid is stored in centroid tuples, CENTROID_CHUNK
 //! floats each, at offset 1 of blocks 1, 2, ... (as many as it takes). An
-//! L1, Hamming or Jaccard index has no estimator: its codes are empty and
+//! L1, Hamming, Jaccard or sparse index has no estimator: its codes are empty and
 //! it has no centroid.
 //!
 //! A key is stored in 4-byte slots (`am/key.rs`): a vector's float4
 //! values, a bit string's bits 32 to a slot; "dimensions" counts slots.
+//! A sparse vector (metrics 7 to 10) is its non-zero count, indices and
+//! values (`vector_core::types::sparse::to_slots`), so its vector tuples
+//! differ in length (`Shape::lengths_vary`); "dimensions" is then the
+//! column's. A freed slot's vector tuple keeps its length: a shorter
+//! sparse vector that reuses it is padded with explicit zeros.
 //!
 //! ```text
 //! element    0 kind=1 u8 | 1 level u8 | 2 state u8 | 3 0 u8
