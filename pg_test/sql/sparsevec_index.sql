@@ -70,11 +70,14 @@ SELECT count(*) AS inserted_not_found FROM s t WHERE t.id > 5000
 SELECT count(*) AS problems FROM hnsw_verify('s_l1');
 -- VACUUM frees deleted rows' slots (vectors of 20 to 30 non-zeros); new
 -- rows with fewer take them (padded with explicit zeros): the index does
--- not grow, they are found, and what was deleted never is
+-- not grow, they are found, and what was deleted never is. (Short vectors
+-- are everyone's nearest here; their inserts can leave a few elements an
+-- island, which the next VACUUM links back: it runs before the checks.)
 DELETE FROM s WHERE id BETWEEN 1 AND 300 AND id % 30 >= 19;
 VACUUM s;
 SELECT pg_relation_size('s_l1') AS size_before \gset
 INSERT INTO s SELECT g, random_sparse(g, 1 + g % 10) FROM generate_series(7001, 7100) g;
+VACUUM s;
 SELECT pg_relation_size('s_l1') = :size_before AS same_size;
 SELECT count(*) AS reinserted_not_found FROM s t WHERE t.id > 7000
   AND t.id NOT IN (SELECT x.id FROM s x ORDER BY x.v <+> t.v LIMIT 10);

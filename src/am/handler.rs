@@ -21,6 +21,30 @@ pub(crate) struct Callbacks {
     pub amendscan: pg_sys::amendscan_function,
 }
 
+/// The routine of the access method whose callbacks are the functions of
+/// the same names in the invoking module's `build`, `insert`, `vacuum`,
+/// `cost`, `options` and `scan` modules (both access methods are laid out
+/// so, one file per concern).
+macro_rules! routine_of_submodules {
+    () => {
+        $crate::am::handler::routine($crate::am::handler::Callbacks {
+            ambuild: Some(build::ambuild),
+            ambuildempty: Some(build::ambuildempty),
+            aminsert: Some(insert::aminsert),
+            ambulkdelete: Some(vacuum::ambulkdelete),
+            amvacuumcleanup: Some(vacuum::amvacuumcleanup),
+            amcostestimate: Some(cost::amcostestimate),
+            amoptions: Some(options::amoptions),
+            ambuildphasename: Some(build::ambuildphasename),
+            ambeginscan: Some(scan::ambeginscan),
+            amrescan: Some(scan::amrescan),
+            amgettuple: Some(scan::amgettuple),
+            amendscan: Some(scan::amendscan),
+        })
+    };
+}
+pub(crate) use routine_of_submodules;
+
 /// The routine: support functions 1 (distance) and 2 (norm, for cosine),
 /// ORDER BY operators only, no key needed (a scan with none reads every
 /// row), VACUUM's bulk delete may run in parallel workers. Every flag not

@@ -28,7 +28,7 @@ pub use insert::{insert, link_planned, plan_insert, plan_insert_estimated, selec
 pub use memory::{MemoryBuilder, MemoryGraph};
 pub use params::{HnswParams, LevelGenerator};
 pub use progress::{BuildStage, PROGRESS_EVERY};
-pub use repair::{relink_cut_off, repair_neighbors};
+pub use repair::{relink_cut_off, repair_neighbors, unreached};
 pub use search::{greedy_descent, knn_search, search_layer, search_layer_among, Candidate};
 pub use visited::{GenerationVisited, HashVisited, MixHasher, Visited};
 

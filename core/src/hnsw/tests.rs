@@ -243,6 +243,37 @@ fn inserts_among_hubs_leave_every_element_reachable() {
     }
 }
 
+/// An island (elements that link only to one another) is what `unreached`
+/// finds, and `relink_cut_off` links it back in.
+#[test]
+fn islands_are_found_and_linked_back() {
+    let dim = 128;
+    let data = sift5k();
+    let params = HnswParams::new(16, 64);
+    let mut graph = MemoryGraph::build(dim, Metric::L2, params, &data[..1000 * dim], 5);
+    let all: Vec<u32> = (0..graph.len() as u32).collect();
+    assert_eq!(unreached(&mut graph, &all), Vec::<u32>::new());
+    // Cut every in-link of two layer-0 elements but theirs to each other.
+    let mut layer0_only = (1..graph.len() as u32).filter(|&n| graph.level(n) == 0);
+    let island = [layer0_only.next().unwrap(), layer0_only.next().unwrap()];
+    for node in 0..graph.len() as u32 {
+        if island.contains(&node) {
+            continue;
+        }
+        for level in 0..=graph.level(node) {
+            graph.update_neighbors(node, level, &mut |_, current| current.iter().copied().filter(|n| !island.contains(n)).collect());
+        }
+    }
+    graph.update_neighbors(island[0], 0, &mut |_, _| vec![island[1], 0]);
+    graph.update_neighbors(island[1], 0, &mut |_, _| vec![island[0], 0]);
+    let mut cut_off = unreached(&mut graph, &all);
+    cut_off.sort_unstable();
+    assert_eq!(cut_off, island);
+    relink_cut_off(&mut graph, &params, cut_off, &mut || {});
+    assert_eq!(unreached(&mut graph, &all), Vec::<u32>::new());
+    assert_eq!(unfindable(&mut graph), Vec::<u32>::new());
+}
+
 #[test]
 fn recall_on_sift_grows_with_ef() {
     let dim = 128;

@@ -32,18 +32,5 @@ use super::{handler, opclass_metric, report_progress};
 
 #[pg_extern(sql = false)]
 fn hnsw_handler(_fcinfo: pg_sys::FunctionCallInfo) -> PgBox<pg_sys::IndexAmRoutine> {
-    handler::routine(handler::Callbacks {
-        ambuild: Some(build::ambuild),
-        ambuildempty: Some(build::ambuildempty),
-        aminsert: Some(insert::aminsert),
-        ambulkdelete: Some(vacuum::ambulkdelete),
-        amvacuumcleanup: Some(vacuum::amvacuumcleanup),
-        amcostestimate: Some(cost::amcostestimate),
-        amoptions: Some(options::amoptions),
-        ambuildphasename: Some(build::ambuildphasename),
-        ambeginscan: Some(scan::ambeginscan),
-        amrescan: Some(scan::amrescan),
-        amgettuple: Some(scan::amgettuple),
-        amendscan: Some(scan::amendscan),
-    })
+    handler::routine_of_submodules!()
 }

@@ -18,12 +18,18 @@
 //! Every pass can be interrupted (a cancel, an ERROR, a crash): pass 1 also
 //! collects the elements an earlier VACUUM left Deleted, so the next VACUUM
 //! repairs and frees them.
+//!
+//! Every VACUUM (autovacuum's after inserts too, with no dead rows) ends in
+//! amvacuumcleanup with a walk over layer 0 from the entry point: a live
+//! element it does not reach, which inserts can leave behind as an island
+//! (`vector_core::hnsw::unreached`), is searched for by its own vector once
+//! the inserts under way are done, and linked where that search ends.
 
 use std::collections::HashSet;
 
 use pgrx::prelude::*;
 use pgrx::pg_sys;
-use vector_core::hnsw::{relink_cut_off, repair_neighbors, Graph};
+use vector_core::hnsw::{relink_cut_off, repair_neighbors, unreached, Graph};
 
 use super::duplicates;
 use super::format::{self, Address, Element, ElementState, GRAPH_PAGE, SCAN_LOCK, UPDATE_LOCK};
@@ -78,6 +84,7 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
     }
     let index = unsafe { Index::from_raw(info.index).with_strategy(info.strategy) };
     let stats = unsafe { crate::am::stats_or_new(stats) };
+    relink_unreached(&index);
     let rows = indexed_rows(&index);
     // SAFETY: a palloc'd result.
     unsafe {
@@ -194,6 +201,24 @@ fn repair_graph(index: &Index, deleted: &HashSet<Address>) {
     }
     // SAFETY: honouring vacuum_cost_delay.
     relink_cut_off(&mut graph, &params, cut_off, &mut || unsafe { pg_sys::vacuum_delay_point() });
+}
+
+/// The last pass: links back every live element a walk from the entry
+/// point does not reach. An element an insert has stored but not yet linked
+/// looks unreached too: the walk's finds are searched for by their own
+/// vectors only after the inserts under way are done, and linked only if
+/// the search misses them.
+fn relink_unreached(index: &Index) {
+    let live: Vec<Address> = live_elements(index).into_iter().map(|(at, _)| at).collect();
+    let meta = read_meta(index);
+    let mut graph = PageGraph::open(*index, &meta);
+    let cut_off = unreached(&mut graph, &live);
+    if cut_off.is_empty() {
+        return;
+    }
+    wait_for_running(index, UPDATE_LOCK);
+    // SAFETY: honouring vacuum_cost_delay.
+    relink_cut_off(&mut graph, &PageGraph::params(&meta), cut_off, &mut || unsafe { pg_sys::vacuum_delay_point() });
 }
 
 /// Pass 3: deleted elements become free slots, their duplicates chains

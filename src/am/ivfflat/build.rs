@@ -22,7 +22,7 @@ use rand::{Rng, SeedableRng};
 use vector_core::distance::Metric;
 use vector_core::ivf;
 
-use super::format::{self, MetaPage, CENTROID_PAGE, LINK_BYTES, LINK_OFFSET, LIST_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE};
+use super::format::{self, MetaPage, Precision, Shape, CENTROID_PAGE, LINK_BYTES, LINK_OFFSET, LIST_PAGE, META_BYTES, META_PAGE};
 use super::options;
 use crate::am::format::{Address, StoredMetric};
 use crate::am::{column_dimensions, opclass_metric, report_progress, KeyType};
@@ -40,15 +40,15 @@ const SEED: u64 = 0x1f1f_a77e;
 struct RowReader {
     key_type: KeyType,
     metric: StoredMetric,
-    dimensions: usize,
+    shape: Shape,
     tuple_context: PgMemoryContexts,
     rows: usize,
 }
 
 impl RowReader {
-    fn new(index_relation: pg_sys::Relation, metric: StoredMetric, dimensions: usize) -> Self {
+    fn new(index_relation: pg_sys::Relation, metric: StoredMetric, shape: Shape) -> Self {
         let key_type = KeyType::of(index_relation);
-        Self { key_type, metric, dimensions, tuple_context: PgMemoryContexts::new("ivfflat build tuple"), rows: 0 }
+        Self { key_type, metric, shape, tuple_context: PgMemoryContexts::new("ivfflat build tuple"), rows: 0 }
     }
 
     /// The prepared vector of a row the scan hands over, or None (NULL, or
@@ -131,8 +131,8 @@ pub unsafe extern "C-unwind" fn ambuild(
 ) -> *mut pg_sys::IndexBuildResult {
     // SAFETY: PostgreSQL passes an open, locked, empty index.
     let index = unsafe { Index::from_raw(index_relation) };
-    let (metric, dimensions, lists) = shape(index_relation);
-    let reader = RowReader::new(index_relation, metric, dimensions);
+    let (metric, shape, lists) = index_shape(index_relation);
+    let reader = RowReader::new(index_relation, metric, shape);
     let capacity = lists * SAMPLE_PER_LIST;
     let mut sampler = Sampler { reader, capacity, seen: 0, sample: Vec::new(), rng: SmallRng::seed_from_u64(SEED) };
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
@@ -147,7 +147,7 @@ pub unsafe extern "C-unwind" fn ambuild(
             .report(pgrx::PgLogLevel::NOTICE);
     }
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_KMEANS);
-    let centroids = train(&sampler.sample, dimensions, lists, metric.metric());
+    let centroids = train(&sampler.sample, shape.dimensions, lists, metric.metric());
     let mut reader = sampler.reader;
     reader.rows = 0;
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_ASSIGN);
@@ -170,15 +170,18 @@ pub unsafe extern "C-unwind" fn ambuild(
 pub unsafe extern "C-unwind" fn ambuildempty(index_relation: pg_sys::Relation) {
     // SAFETY: PostgreSQL passes an open index.
     let index = unsafe { Index::from_raw(index_relation) }.init_fork();
-    let (metric, dimensions, lists) = shape(index_relation);
-    let reader = RowReader::new(index_relation, metric, dimensions);
-    let centroids = train(&[], dimensions, lists, metric.metric());
+    let (metric, shape, lists) = index_shape(index_relation);
+    let reader = RowReader::new(index_relation, metric, shape);
+    let centroids = train(&[], shape.dimensions, lists, metric.metric());
     finish_index(start_index(index, reader, &centroids, lists));
 }
 
-/// The index's metric, dimensions and list count.
-fn shape(index_relation: pg_sys::Relation) -> (StoredMetric, usize, usize) {
-    (opclass_metric(index_relation), column_dimensions(index_relation, MAX_DIMENSIONS, "ivfflat"), options::lists(index_relation))
+/// The index's metric, tuple shape and list count. A halfvec index keeps
+/// float2 elements, as its column does.
+fn index_shape(index_relation: pg_sys::Relation) -> (StoredMetric, Shape, usize) {
+    let precision = if KeyType::of(index_relation) == KeyType::HalfVec { Precision::Float2 } else { Precision::Float4 };
+    let dimensions = column_dimensions(index_relation, precision.max_dimensions(), "ivfflat");
+    (opclass_metric(index_relation), Shape { dimensions, precision }, options::lists(index_relation))
 }
 
 #[pg_guard]
@@ -203,7 +206,7 @@ unsafe extern "C-unwind" fn sample_row(
     // SAFETY: `state` is the Sampler ambuild passed.
     let sampler = unsafe { &mut *state.cast::<Sampler>() };
     let Some(vector) = sampler.reader.read(values, is_null) else { return };
-    let dim = sampler.reader.dimensions;
+    let dim = sampler.reader.shape.dimensions;
     sampler.seen += 1;
     if sampler.sample.len() < sampler.capacity * dim {
         sampler.sample.extend_from_slice(&vector);
@@ -228,10 +231,10 @@ unsafe extern "C-unwind" fn assign_row(
     let assigner = unsafe { &mut *state.cast::<Assigner>() };
     let Some(vector) = assigner.reader.read(values, is_null) else { return };
     let (block, offset) = pgrx::itemptr::item_pointer_get_both(unsafe { *tid });
-    let dim = assigner.reader.dimensions;
-    let list = ivf::nearest_centroid(&vector, assigner.centroids, dim, assigner.reader.metric.metric());
-    let mut entry = Vec::with_capacity(format::entry_bytes(dim));
-    format::encode_entry(Address { block, offset }, &vector, &mut entry);
+    let shape = assigner.reader.shape;
+    let list = ivf::nearest_centroid(&vector, assigner.centroids, shape.dimensions, assigner.reader.metric.metric());
+    let mut entry = Vec::with_capacity(shape.entry_bytes());
+    format::encode_entry(Address { block, offset }, &vector, shape.precision, &mut entry);
     let writer = &mut assigner.lists[list];
     writer.pending.push(entry);
     if writer.pending.len() == assigner.entries_per_page {
@@ -261,17 +264,23 @@ fn train(sample: &[f32], dim: usize, lists: usize, metric: Metric) -> Vec<f32> {
 /// Writes the meta page and room for the centroid pages, which
 /// [`finish_index`] fills once the lists are written.
 fn start_index<'a>(index: Index, reader: RowReader, centroids: &'a [f32], lists: usize) -> Assigner<'a> {
-    let dim = reader.dimensions;
-    let centroids_per_page = EMPTY_PAGE_BYTES / item_space(format::centroid_bytes(dim));
+    let shape = reader.shape;
+    let centroids_per_page = EMPTY_PAGE_BYTES / item_space(shape.centroid_bytes());
     let centroid_pages = lists.div_ceil(centroids_per_page);
-    let meta = MetaPage { dimensions: dim as u32, lists: lists as u32, metric: reader.metric, centroid_pages: centroid_pages as u32 };
+    let meta = MetaPage {
+        dimensions: shape.dimensions as u32,
+        lists: lists as u32,
+        metric: reader.metric,
+        precision: shape.precision,
+        centroid_pages: centroid_pages as u32,
+    };
     let mut page = index.extend_for_build(META_PAGE);
     meta.encode(page.page().contents_mut(META_BYTES));
     drop(page);
     for _ in 0..centroid_pages {
         drop(index.extend_for_build(CENTROID_PAGE));
     }
-    let entries_per_page = (EMPTY_PAGE_BYTES - item_space(LINK_BYTES)) / item_space(format::entry_bytes(dim));
+    let entries_per_page = (EMPTY_PAGE_BYTES - item_space(LINK_BYTES)) / item_space(shape.entry_bytes());
     Assigner { reader, centroids, lists: (0..lists).map(|_| ListWriter::default()).collect(), index, entries_per_page, indexed: 0 }
 }
 
@@ -279,20 +288,21 @@ fn start_index<'a>(index: Index, reader: RowReader, centroids: &'a [f32], lists:
 /// always have one), then the centroids, and logs every page.
 fn finish_index(mut assigner: Assigner<'_>) {
     let index = assigner.index;
-    let dim = assigner.reader.dimensions;
+    let shape = assigner.reader.shape;
+    let dim = shape.dimensions;
     for writer in &mut assigner.lists {
         if !writer.pending.is_empty() || writer.last.is_none() {
             writer.flush(&index);
         }
     }
-    let centroids_per_page = EMPTY_PAGE_BYTES / item_space(format::centroid_bytes(dim));
+    let centroids_per_page = EMPTY_PAGE_BYTES / item_space(shape.centroid_bytes());
     let mut bytes = Vec::new();
     for (page_number, lists) in assigner.lists.chunks(centroids_per_page).enumerate() {
         let mut page = index.build_page(1 + page_number as BlockNumber);
         for (i, writer) in lists.iter().enumerate() {
             let list = page_number * centroids_per_page + i;
             let (first, last) = (writer.first.expect("flushed above"), writer.last.expect("flushed above"));
-            format::encode_centroid(list as u32, first, last, &assigner.centroids[list * dim..(list + 1) * dim], &mut bytes);
+            format::encode_centroid(list as u32, first, last, &assigner.centroids[list * dim..(list + 1) * dim], shape.precision, &mut bytes);
             page.page().add_item(&bytes).expect("sized to fit");
         }
     }

@@ -7,7 +7,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use vector_core::{check_same_dimensions, ivf};
 
-use super::format::{self, CENTROID_PAGE, LINK_OFFSET, LIST_PAGE};
+use super::format::{self, Shape, CENTROID_PAGE, LINK_OFFSET, LIST_PAGE};
 use super::{read_centroids, read_meta};
 use crate::am::format::FormatError;
 use crate::am::{inserted_row, KeyType};
@@ -38,11 +38,11 @@ pub unsafe extern "C-unwind" fn aminsert(
     let cell = ivf::nearest_centroid(&vector, &flat, meta.dimensions as usize, metric);
     let (centroid, centroid_block, centroid_offset) = &centroids[cell];
     let mut entry = Vec::new();
-    format::encode_entry(heap_tid, &vector, &mut entry);
+    format::encode_entry(heap_tid, &vector, meta.precision, &mut entry);
     match add_to_page_with_room(&index, centroid.insert, &entry) {
-        Some(used) if used != centroid.insert => advance_insert_page(&index, (*centroid_block, *centroid_offset), meta.dimensions as usize, centroid.insert, used),
+        Some(used) if used != centroid.insert => advance_insert_page(&index, (*centroid_block, *centroid_offset), meta.shape(), centroid.insert, used),
         Some(_) => {}
-        None => append_page(&index, *centroid_block, *centroid_offset, meta.dimensions as usize, &entry),
+        None => append_page(&index, *centroid_block, *centroid_offset, meta.shape(), &entry),
     }
     false
 }
@@ -68,9 +68,9 @@ fn add_to_page_with_room(index: &Index, mut block: BlockNumber, entry: &[u8]) ->
 
 /// The pages from the insert page up to `used` were full: later inserts
 /// start at `used`, unless someone (VACUUM) moved the insert page meanwhile.
-fn advance_insert_page(index: &Index, (centroid_block, centroid_offset): (BlockNumber, u16), dimensions: usize, from: BlockNumber, used: BlockNumber) {
+fn advance_insert_page(index: &Index, (centroid_block, centroid_offset): (BlockNumber, u16), shape: Shape, from: BlockNumber, used: BlockNumber) {
     let buffer = index.lock_exclusive(centroid_block, CENTROID_PAGE);
-    let current = buffer.page().item(centroid_offset).and_then(|bytes| format::Centroid::decode(bytes, dimensions).ok());
+    let current = buffer.page().item(centroid_offset).and_then(|bytes| format::Centroid::decode(bytes, shape).ok());
     if current.is_some_and(|c| c.insert == from) {
         let mut record = WalRecord::start(index);
         let slot = record.register(buffer);
@@ -83,13 +83,13 @@ fn advance_insert_page(index: &Index, (centroid_block, centroid_offset): (BlockN
 /// page is locked first (it has the lower block number, as the lock order
 /// asks), so concurrent appends to one list take turns; an insert that
 /// finds the last page with room after all uses it instead.
-fn append_page(index: &Index, centroid_block: BlockNumber, centroid_offset: u16, dimensions: usize, entry: &[u8]) {
+fn append_page(index: &Index, centroid_block: BlockNumber, centroid_offset: u16, shape: Shape, entry: &[u8]) {
     let mut record = WalRecord::start(index);
     let centroid_slot = record.register(index.lock_exclusive(centroid_block, CENTROID_PAGE));
     let last = {
         let mut page = record.page(centroid_slot);
         let bytes = page.item_mut(centroid_offset).unwrap_or_else(|| corrupted(index, centroid_block, "lacks a centroid"));
-        format::Centroid::decode(bytes, dimensions).unwrap_or_else(|e| bad(index, centroid_block, e)).last
+        format::Centroid::decode(bytes, shape).unwrap_or_else(|e| bad(index, centroid_block, e)).last
     };
     let last_slot = record.register(index.lock_exclusive(last, LIST_PAGE));
     if record.page(last_slot).as_ref().fits(entry.len()) {

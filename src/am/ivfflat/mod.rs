@@ -29,20 +29,7 @@ use crate::storage::{corrupted, Index};
 
 #[pg_extern(sql = false)]
 fn ivfflat_handler(_fcinfo: pg_sys::FunctionCallInfo) -> PgBox<pg_sys::IndexAmRoutine> {
-    handler::routine(handler::Callbacks {
-        ambuild: Some(build::ambuild),
-        ambuildempty: Some(build::ambuildempty),
-        aminsert: Some(insert::aminsert),
-        ambulkdelete: Some(vacuum::ambulkdelete),
-        amvacuumcleanup: Some(vacuum::amvacuumcleanup),
-        amcostestimate: Some(cost::amcostestimate),
-        amoptions: Some(options::amoptions),
-        ambuildphasename: Some(build::ambuildphasename),
-        ambeginscan: Some(scan::ambeginscan),
-        amrescan: Some(scan::amrescan),
-        amgettuple: Some(scan::amgettuple),
-        amendscan: Some(scan::amendscan),
-    })
+    handler::routine_of_submodules!()
 }
 
 pub(crate) fn read_meta(index: &Index) -> MetaPage {
@@ -59,7 +46,7 @@ pub(crate) fn read_centroids(index: &Index, meta: &MetaPage) -> Vec<(Centroid, u
         let page = page.page();
         for offset in 1..=page.max_offset() {
             let bytes = page.item(offset).unwrap_or_else(|| corrupted(index, block, "lacks a centroid"));
-            let centroid = Centroid::decode(bytes, meta.dimensions as usize).unwrap_or_else(|e| corrupted(index, block, &e.to_string()));
+            let centroid = Centroid::decode(bytes, meta.shape()).unwrap_or_else(|e| corrupted(index, block, &e.to_string()));
             if centroid.list as usize != centroids.len() {
                 corrupted(index, block, "holds centroids out of order");
             }

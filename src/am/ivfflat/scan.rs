@@ -91,8 +91,9 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
 /// entries nearest first.
 fn probe(index: &Index, state: &mut ScanState, until: usize) {
     let meta = read_meta(index);
-    let dimensions = meta.dimensions as usize;
+    let shape = meta.shape();
     let score = meta.metric.metric().score_fn();
+    let mut widened = Vec::new();
     let until = until.min(state.cells.len());
     let mut found: Vec<(f32, Address)> = Vec::new();
     for &first in &state.cells[state.probed..until] {
@@ -103,8 +104,8 @@ fn probe(index: &Index, state: &mut ScanState, until: usize) {
             let link = page.item(LINK_OFFSET).and_then(|b| decode_link(b).ok()).unwrap_or_else(|| corrupted(index, block, "lacks its link"));
             for offset in LINK_OFFSET + 1..=page.max_offset() {
                 let bytes = page.item(offset).unwrap_or_else(|| corrupted(index, block, "lacks an entry"));
-                let entry = Entry::decode(bytes, dimensions).unwrap_or_else(|e| corrupted(index, block, &e.to_string()));
-                let distance = state.query.as_ref().map_or(0.0, |query| score(query, entry.vector()));
+                let entry = Entry::decode(bytes, shape).unwrap_or_else(|e| corrupted(index, block, &e.to_string()));
+                let distance = state.query.as_ref().map_or(0.0, |query| score(query, entry.vector(&mut widened)));
                 found.push((distance, entry.heap_tid()));
             }
             block = link;

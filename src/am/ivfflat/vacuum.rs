@@ -8,7 +8,7 @@
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use super::format::{self, decode_link, Entry, CENTROID_PAGE, LINK_OFFSET, LIST_PAGE};
+use super::format::{self, decode_link, Entry, Shape, CENTROID_PAGE, LINK_OFFSET, LIST_PAGE};
 use super::{read_centroids, read_meta};
 use crate::am::DeadRows;
 use crate::storage::{corrupted, BlockNumber, Index, WalRecord, INVALID_BLOCK};
@@ -31,7 +31,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         while block != INVALID_BLOCK {
             // SAFETY: honouring vacuum_cost_delay.
             unsafe { pg_sys::vacuum_delay_point() };
-            let (removed, next) = remove_dead_entries(&index, block, meta.dimensions as usize, &dead_rows);
+            let (removed, next) = remove_dead_entries(&index, block, meta.shape(), &dead_rows);
             // SAFETY: our stats.
             unsafe { (*stats).tuples_removed += removed as f64 };
             if removed > 0 && first_with_room == INVALID_BLOCK {
@@ -48,13 +48,13 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
 
 /// Deletes the entries of dead rows from one list page; returns how many,
 /// and the list's next page.
-fn remove_dead_entries(index: &Index, block: BlockNumber, dimensions: usize, dead_rows: &DeadRows) -> (usize, BlockNumber) {
+fn remove_dead_entries(index: &Index, block: BlockNumber, shape: Shape, dead_rows: &DeadRows) -> (usize, BlockNumber) {
     let mut dead: Vec<u16> = Vec::new();
     let next = {
         let page = index.read(block, LIST_PAGE);
         let page = page.page();
         for offset in LINK_OFFSET + 1..=page.max_offset() {
-            let entry = page.item(offset).and_then(|bytes| Entry::decode(bytes, dimensions).ok());
+            let entry = page.item(offset).and_then(|bytes| Entry::decode(bytes, shape).ok());
             if entry.is_some_and(|e| dead_rows.contains(e.heap_tid())) {
                 dead.push(offset);
             }
@@ -68,7 +68,7 @@ fn remove_dead_entries(index: &Index, block: BlockNumber, dimensions: usize, dea
         // Inserts only append, so the offsets should still hold the same
         // entries; checked again under the exclusive lock all the same.
         dead.retain(|&offset| {
-            let entry = page.as_ref().item(offset).and_then(|bytes| Entry::decode(bytes, dimensions).ok());
+            let entry = page.as_ref().item(offset).and_then(|bytes| Entry::decode(bytes, shape).ok());
             entry.is_some_and(|e| dead_rows.contains(e.heap_tid()))
         });
         page.delete_items(&mut dead);

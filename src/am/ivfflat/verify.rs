@@ -53,7 +53,7 @@ fn verify(index: &Index, problems: &mut Problems) {
                 break;
             }
             for offset in LINK_OFFSET + 1..=page.max_offset() {
-                match page.item(offset).map(|bytes| Entry::decode(bytes, meta.dimensions as usize)) {
+                match page.item(offset).map(|bytes| Entry::decode(bytes, meta.shape())) {
                     Some(Ok(entry)) => {
                         let tid = entry.heap_tid();
                         if !heap_tids.insert(tid) {
@@ -99,7 +99,7 @@ fn read_centroids(index: &Index, meta: &MetaPage, problems: &mut Problems) -> Ve
             continue;
         }
         for offset in 1..=page.max_offset() {
-            match page.item(offset).map(|bytes| Centroid::decode(bytes, meta.dimensions as usize)) {
+            match page.item(offset).map(|bytes| Centroid::decode(bytes, meta.shape())) {
                 Some(Ok(centroid)) => {
                     if centroid.list as usize != centroids.len() {
                         problems.add(block, offset, format!("holds list {} where list {} belongs", centroid.list, centroids.len()));
