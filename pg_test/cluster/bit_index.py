@@ -59,7 +59,29 @@ def check_recall(conn, name, index_sql, settings, operator, distance, bits, quer
     return recall
 
 
+def check_inserted_rows(conn, when):
+    """Every row inserted after the build is found by its own bits through
+    each index (the other one set aside), and each index verifies clean."""
+    conn.execute("SET enable_seqscan = off")
+    for index, other, setting in [("items_hamming", "items_ivf", "SET hnsw.ef_search = 100"), ("items_ivf", "items_hamming", "SET ivfflat.probes = 100")]:
+        conn.execute(setting)
+        conn.execute(f"UPDATE pg_index SET indisvalid = false WHERE indexrelid = '{other}'::regclass")
+        # a row is found when the search returns it or a row with the same bits
+        unfound = conn.execute(
+            f"SELECT count(*) FROM items t WHERE t.id >= {ROWS} AND t.b NOT IN "
+            f"(SELECT s.b FROM items s ORDER BY s.b <~> t.b LIMIT 10)").fetchone()[0]
+        conn.execute(f"UPDATE pg_index SET indisvalid = true WHERE indexrelid = '{other}'::regclass")
+        check(f"{index} {when}: every inserted row's bits are found", unfound == 0, f"{unfound} of {INSERTED} not found")
+        am = "hnsw" if index == "items_hamming" else "ivfflat"
+        problems = conn.execute(f"SELECT * FROM {am}_verify('{index}')").fetchall()
+        check(f"{index} {when}: {am}_verify is clean", not problems, lambda: repr(problems[:3]))
+
+
 def main():
+    if sys.argv[1:] == ["recovered"]:
+        with psycopg.connect(autocommit=True) as conn:
+            check_inserted_rows(conn, "after crash recovery")
+        return summary("bit_index recovered")
     base = pydoc_minilm("base.fvecs", ROWS + INSERTED)
     queries = pydoc_minilm("query.fvecs", QUERIES)
     bits = base[:ROWS] > 0
@@ -110,19 +132,7 @@ def main():
         conn.execute("CREATE INDEX items_ivf ON items USING ivfflat (b bit_hamming_ops) WITH (lists = 100)")
         for i, v in enumerate(base[ROWS:]):
             conn.execute(f"INSERT INTO items VALUES (%s, %s, binary_quantize(%s::vector)::bit({DIM}))", (ROWS + i, literal(v), literal(v)))
-        conn.execute("SET enable_seqscan = off")
-        for index, other, setting in [("items_hamming", "items_ivf", "SET hnsw.ef_search = 100"), ("items_ivf", "items_hamming", "SET ivfflat.probes = 100")]:
-            conn.execute(setting)
-            conn.execute(f"UPDATE pg_index SET indisvalid = false WHERE indexrelid = '{other}'::regclass")
-            # a row is found when the search returns it or a row with the same bits
-            unfound = conn.execute(
-                f"SELECT count(*) FROM items t WHERE t.id >= {ROWS} AND t.b NOT IN "
-                f"(SELECT s.b FROM items s ORDER BY s.b <~> t.b LIMIT 10)").fetchone()[0]
-            conn.execute(f"UPDATE pg_index SET indisvalid = true WHERE indexrelid = '{other}'::regclass")
-            check(f"{index}: every inserted row's bits are found", unfound == 0, f"{unfound} of {INSERTED} not found")
-            am = "hnsw" if index == "items_hamming" else "ivfflat"
-            problems = conn.execute(f"SELECT * FROM {am}_verify('{index}')").fetchall()
-            check(f"{index}: {am}_verify is clean", not problems, lambda: repr(problems[:3]))
+        check_inserted_rows(conn, "after inserts")
     return summary("bit_index")
 
 

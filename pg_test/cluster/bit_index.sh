@@ -8,11 +8,16 @@
 # pgvector's binary-quantization recipe (an expression index on
 # binary_quantize(embedding)::bit(384), 100 candidates re-ranked by cosine
 # distance) against exact cosine search; rows inserted after the build are
-# found by their own bits; the verify functions are clean.
+# found by their own bits; the verify functions are clean; and the last two
+# again after a crash (immediate stop, WAL replay).
 #   bash pg_test/cluster/bit_index.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
 ensure_venv "$CLIENTS_VENV" "${CLIENTS_PACKAGES[@]}"
 start_cluster
 sql -c "CREATE EXTENSION vector_ext"
-DATA=$DATA "$CLIENTS_VENV/bin/python" -u "$(dirname "${BASH_SOURCE[0]}")/bit_index.py"
+test_py="$(dirname "${BASH_SOURCE[0]}")/bit_index.py"
+DATA=$DATA "$CLIENTS_VENV/bin/python" -u "$test_py"
+# WAL replay rebuilds both indexes as they were: the inserted rows are found, verify is clean
+crash_and_restart
+DATA=$DATA "$CLIENTS_VENV/bin/python" -u "$test_py" recovered

@@ -49,7 +49,30 @@ def compare_cosine(conn, am, settings, queries, truth):
     check(f"{am}: recall is below 1 at these settings (the comparison means something)", recalls["v"] < 1.0)
 
 
+def check_inserted_rows(conn, when):
+    """Every row inserted after the build is found by its own vector through
+    each index (the other one set aside), and each index verifies clean."""
+    for index, setting in [("items_h_hnsw", "SET hnsw.ef_search = 100"), ("items_h_ivfflat", "SET ivfflat.probes = 100")]:
+        conn.execute("SET enable_seqscan = off")
+        conn.execute(setting)
+        other = "items_h_ivfflat" if index == "items_h_hnsw" else "items_h_hnsw"
+        conn.execute(f"UPDATE pg_index SET indisvalid = false WHERE indexrelid = '{other}'::regclass")
+        unfound = conn.execute(
+            f"SELECT count(*) FROM items t WHERE t.id >= {ROWS} AND t.id NOT IN "
+            f"(SELECT s.id FROM items s ORDER BY s.h <=> t.h LIMIT 10)").fetchone()[0]
+        conn.execute(f"UPDATE pg_index SET indisvalid = true WHERE indexrelid = '{other}'::regclass")
+        check(f"{index} {when}: every inserted row is found by its own vector", unfound == 0, f"{unfound} of {INSERTED} not found")
+        am = "hnsw" if "hnsw" in index else "ivfflat"
+        problems = conn.execute(f"SELECT * FROM {am}_verify('{index}')").fetchall()
+        check(f"{index} {when}: {am}_verify is clean", not problems, lambda: repr(problems[:3]))
+    conn.execute("RESET enable_seqscan")
+
+
 def main():
+    if sys.argv[1:] == ["recovered"]:
+        with psycopg.connect(autocommit=True) as conn:
+            check_inserted_rows(conn, "after crash recovery")
+        return summary("halfvec_index recovered")
     base = pydoc_minilm("base.fvecs", ROWS + INSERTED)
     queries = pydoc_minilm("query.fvecs", QUERIES)
     unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)
@@ -83,20 +106,7 @@ def main():
         conn.execute("CREATE INDEX items_h_hnsw ON items USING hnsw (h halfvec_cosine_ops)")
         conn.execute("CREATE INDEX items_h_ivfflat ON items USING ivfflat (h halfvec_cosine_ops) WITH (lists = 100)")
         load(conn, base[ROWS:], first_id=ROWS)
-        for index, setting in [("items_h_hnsw", "SET hnsw.ef_search = 100"), ("items_h_ivfflat", "SET ivfflat.probes = 100")]:
-            conn.execute("SET enable_seqscan = off")
-            conn.execute(setting)
-            other = "items_h_ivfflat" if index == "items_h_hnsw" else "items_h_hnsw"
-            conn.execute(f"UPDATE pg_index SET indisvalid = false WHERE indexrelid = '{other}'::regclass")
-            unfound = conn.execute(
-                f"SELECT count(*) FROM items t WHERE t.id >= {ROWS} AND t.id NOT IN "
-                f"(SELECT s.id FROM items s ORDER BY s.h <=> t.h LIMIT 10)").fetchone()[0]
-            conn.execute(f"UPDATE pg_index SET indisvalid = true WHERE indexrelid = '{other}'::regclass")
-            check(f"{index}: every inserted row is found by its own vector", unfound == 0, f"{unfound} of {INSERTED} not found")
-            am = "hnsw" if "hnsw" in index else "ivfflat"
-            problems = conn.execute(f"SELECT * FROM {am}_verify('{index}')").fetchall()
-            check(f"{index}: {am}_verify is clean", not problems, lambda: repr(problems[:3]))
-        conn.execute("RESET enable_seqscan")
+        check_inserted_rows(conn, "after inserts")
 
         # a halfvec index rejects a query of other dimensions with halfvec's message
         try:

@@ -7,11 +7,15 @@
 # (cosine, 100 lists, 5 probes); the L2, inner-product and L1 opclasses
 # return what an exact scan of the halfvec column returns; rows inserted
 # after the build are found by their own vector; the verify functions are
-# clean.
+# clean; and the last two again after a crash (immediate stop, WAL replay).
 #   bash pg_test/cluster/halfvec_index.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
 ensure_venv "$CLIENTS_VENV" "${CLIENTS_PACKAGES[@]}"
 start_cluster
 sql -c "CREATE EXTENSION vector_ext"
-DATA=$DATA "$CLIENTS_VENV/bin/python" -u "$(dirname "${BASH_SOURCE[0]}")/halfvec_index.py"
+test_py="$(dirname "${BASH_SOURCE[0]}")/halfvec_index.py"
+DATA=$DATA "$CLIENTS_VENV/bin/python" -u "$test_py"
+# WAL replay rebuilds both indexes as they were: the inserted rows are found, verify is clean
+crash_and_restart
+DATA=$DATA "$CLIENTS_VENV/bin/python" -u "$test_py" recovered

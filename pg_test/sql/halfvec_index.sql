@@ -1,6 +1,8 @@
--- ivfflat on halfvec keeps float2 elements, as pgvector: up to 4,000
--- dimensions (a float2 entry of 4,000 fills a page), answers equal to a
--- sequential scan's with every probe, inserts, VACUUM and clear limits.
+-- hnsw and ivfflat on halfvec. ivfflat keeps float2 elements, as pgvector:
+-- up to 4,000 dimensions (a float2 entry of 4,000 fills a page); hnsw
+-- widens keys to float4 and takes up to 16,000. Answers equal to a
+-- sequential scan's (every probe, a wide ef_search), inserts, VACUUM and
+-- clear limits.
 SET enable_seqscan = off;
 
 -- 300 rows of 4,000 dimensions (values exact in float2), a NULL
@@ -56,8 +58,45 @@ RESET ivfflat.probes;
 DROP TABLE h;
 DROP FUNCTION first_distances;
 
--- the limits: 4,000 dimensions for halfvec, 2,000 for vector
+-- hnsw: each opclass exact against a sequential scan at a wide
+-- ef_search, every row found by its own vector, inserts, VACUUM, verify
+CREATE TABLE hh (id int, v halfvec(4000));
+INSERT INTO hh SELECT i, (SELECT array_agg(((i * 31 + j * 17 + (i * j) % 101) % 23 - 11)::real / 4) FROM generate_series(1, 4000) j)::halfvec(4000)
+FROM generate_series(1, 200) i;
+CREATE FUNCTION hnsw_exact(opclass text, op text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE exact int; queries int; lost int; problems int;
+BEGIN
+    EXECUTE format('CREATE INDEX hh_index ON hh USING hnsw (v %s)', opclass);
+    EXECUTE format('SELECT count(*) FILTER (WHERE a = b), count(*) FROM (SELECT
+        (SELECT array_agg(round((v %1$s q.v)::numeric, 5)) FROM (SELECT v FROM hh ORDER BY v %1$s q.v LIMIT 10) x) a,
+        (SELECT array_agg(round((v %1$s q.v)::numeric, 5)) FROM (SELECT v FROM hh ORDER BY (v %1$s q.v) + 0 LIMIT 10) x) b
+        FROM hh q WHERE q.id %% 10 = 0) c', op) INTO exact, queries;
+    EXECUTE format('SELECT count(*) FROM hh t WHERE t.id NOT IN (SELECT x.id FROM hh x ORDER BY x.v %s t.v LIMIT 1)', op) INTO lost;
+    SELECT count(*) INTO problems FROM hnsw_verify('hh_index');
+    DROP INDEX hh_index;
+    RETURN format('%s: %s of %s queries exact, %s rows not found by their own vector, %s problems', opclass, exact, queries, lost, problems);
+END $$;
+SET hnsw.ef_search = 400;
+SELECT hnsw_exact('halfvec_l2_ops', '<->');
+SELECT hnsw_exact('halfvec_cosine_ops', '<=>');
+SELECT hnsw_exact('halfvec_l1_ops', '<+>');
+-- under inner product a row need not be its own nearest: only exactness
+SELECT split_part(hnsw_exact('halfvec_ip_ops', '<#>'), ',', 1);
+CREATE INDEX hh_l2 ON hh USING hnsw (v halfvec_l2_ops);
+INSERT INTO hh SELECT i, (SELECT array_agg(((i * 7 + j * 3 + (i * j) % 29) % 19 - 9)::real / 2) FROM generate_series(1, 4000) j)::halfvec(4000)
+FROM generate_series(1001, 1020) i;
+DELETE FROM hh WHERE id % 4 = 0;
+VACUUM hh;
+SELECT count(*) AS not_found FROM hh t WHERE t.id NOT IN (SELECT x.id FROM hh x ORDER BY x.v <-> t.v LIMIT 1);
+SELECT count(*) AS problems FROM hnsw_verify('hh_l2');
+RESET hnsw.ef_search;
+DROP TABLE hh;
+DROP FUNCTION hnsw_exact;
+
+-- the limits: for ivfflat 4,000 dimensions for halfvec, 2,000 for
+-- vector; hnsw takes every size the types take (16,000)
 CREATE TABLE wide (v halfvec(4001), w vector(2001));
 CREATE INDEX ON wide USING ivfflat (v halfvec_l2_ops);
 CREATE INDEX ON wide USING ivfflat (w vector_l2_ops);
+CREATE INDEX ON wide USING hnsw (v halfvec_l2_ops);
 DROP TABLE wide;
