@@ -18,6 +18,7 @@ mod parallel;
 mod params;
 mod progress;
 mod repair;
+mod resumable;
 mod search;
 mod visited;
 
@@ -29,6 +30,7 @@ pub use memory::{MemoryBuilder, MemoryGraph};
 pub use params::{HnswParams, LevelGenerator};
 pub use progress::{BuildStage, PROGRESS_EVERY};
 pub use repair::{relink_cut_off, repair_neighbors, unreached};
+pub use resumable::{ResumableSearch, SearchQuery};
 pub use search::{greedy_descent, knn_search, search_layer, search_layer_among, Candidate};
 pub use visited::{GenerationVisited, HashVisited, MixHasher, Visited};
 

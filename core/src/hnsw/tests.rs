@@ -823,3 +823,114 @@ fn inserts_after_a_build_keep_every_element_findable() {
         assert_eq!(unfindable(&mut graph), vec![], "seed {seed}");
     }
 }
+
+/// The exact nearest `k` among the elements `label` gives `wanted`.
+fn brute_force_among(graph: &MemoryGraph, query: &[f32], k: usize, metric: Metric, accepted: impl Fn(u32) -> bool) -> Vec<u32> {
+    let score = metric.score_fn();
+    let mut all: Vec<(f32, u32)> = (0..graph.len() as u32).filter(|&n| accepted(n)).map(|n| (score(query, graph.vector(n)), n)).collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    all.into_iter().take(k).map(|(_, n)| n).collect()
+}
+
+/// Recall@10 of resumable searches that accept only `accepted` elements,
+/// taking batches until ten rows came back; whether every query got its
+/// ten rows; and the mean exact scores and estimates per query.
+fn filtered_recall(graph: &mut MemoryGraph, queries: &crate::test_data::Vectors, ef: usize, metric: Metric, accepted: &dyn Fn(u32) -> bool) -> (f64, bool, f64, f64) {
+    let encoder = graph.encoder().cloned();
+    let mut hits = 0;
+    let mut counters = SearchCounters::default();
+    let mut always_ten = true;
+    for query in queries.rows() {
+        let truth = brute_force_among(graph, query, 10, metric, accepted);
+        let search_query = match &encoder {
+            Some(encoder) => SearchQuery::Estimated(EstimateQuery::new(encoder, query, metric).expect("estimable")),
+            None => SearchQuery::Exact(query.to_vec()),
+        };
+        let mut search = ResumableSearch::new(graph, search_query, ef);
+        let mut found = Vec::new();
+        while found.len() < 10 {
+            let batch = search.next_batch(graph, |_, node| accepted(node));
+            if batch.is_empty() {
+                break;
+            }
+            found.extend(batch.into_iter().map(|c| c.node));
+        }
+        counters.exact += search.counters().exact;
+        counters.estimated += search.counters().estimated;
+        assert!(found.iter().all(|&n| accepted(n)), "only accepted elements come back");
+        always_ten &= found.len() >= 10.min(truth.len());
+        hits += found.iter().take(10).filter(|n| truth.contains(n)).count();
+    }
+    let n = queries.len() as f64;
+    (hits as f64 / (10.0 * n), always_ten, counters.exact as f64 / n, counters.estimated as f64 / n)
+}
+
+/// A filtered walk finds the nearest accepted elements at every
+/// selectivity, over exact scores and over codes, with labels unrelated to
+/// the vectors (the hard case: the accepted elements are scattered).
+#[test]
+fn filtered_searches_find_the_nearest_accepted_elements() {
+    let base = crate::test_data::pydoc_base(10_000);
+    let queries = crate::test_data::pydoc_queries(50);
+    let mut graph = MemoryGraph::build_parallel(base.dim, Metric::Cosine, HnswParams::new(16, 64), FlatVectors::from_fixed(base.data.clone(), base.dim), 1, 2, &mut |_, _, _| {});
+    let label = |node: u32| (node.wrapping_mul(2_654_435_761) >> 7) % 1000;
+    for codes in [false, true] {
+        if codes {
+            graph.encode_all(2, 1);
+        }
+        for (selectivity, ef) in [(500, 40), (100, 40), (10, 40), (1, 40), (100, 10)] {
+            let (recall, always_ten, exact, estimated) = filtered_recall(&mut graph, &queries, ef, Metric::Cosine, &|n| label(n) < selectivity);
+            println!("codes {codes}, {:.1}% accepted: recall {recall:.3}, {exact:.0} exact scores, {estimated:.0} estimates", selectivity as f64 / 10.0);
+            assert!(always_ten, "{selectivity}: a query got fewer than ten rows");
+            assert!(recall >= 0.9, "{selectivity} per mille accepted, codes {codes}: recall {recall}");
+        }
+    }
+}
+
+/// Resumed to the end, a search hands out every accepted element exactly
+/// once: nothing is lost between batches, nothing repeated.
+#[test]
+fn a_resumed_search_returns_every_accepted_element_once() {
+    let data = clustered(2_000, 16, 3);
+    let mut graph = MemoryGraph::build(16, Metric::L2, HnswParams::new(8, 32), &data, 5);
+    for codes in [false, true] {
+        if codes {
+            graph.encode_all(2, 1);
+        }
+        for accepted in [&(|_: u32| true) as &dyn Fn(u32) -> bool, &|n: u32| n % 97 == 3] {
+            let query = match graph.encoder() {
+                Some(encoder) => SearchQuery::Estimated(EstimateQuery::new(encoder, &data[..16], Metric::L2).expect("estimable")),
+                None => SearchQuery::Exact(data[..16].to_vec()),
+            };
+            let mut search = ResumableSearch::new(&graph, query, 10);
+            let mut seen = Vec::new();
+            loop {
+                let batch = search.next_batch(&mut graph, |_, node| accepted(node));
+                if batch.is_empty() {
+                    break;
+                }
+                assert!(batch.windows(2).all(|w| w[0].distance <= w[1].distance), "a batch comes nearest first");
+                seen.extend(batch.into_iter().map(|c| c.node));
+            }
+            seen.sort_unstable();
+            let expected: Vec<u32> = (0..2_000).filter(|&n| accepted(n)).collect();
+            assert_eq!(seen, expected, "codes {codes}");
+        }
+    }
+}
+
+/// Unfiltered, the first batch is the plain search's answer.
+#[test]
+fn the_first_unfiltered_batch_is_the_plain_search() {
+    let base = sift5k();
+    let mut graph = MemoryGraph::build(128, Metric::L2, HnswParams::new(16, 64), &base, 1);
+    let queries = crate::test_data::sift_queries();
+    let mut visited = graph.new_visited();
+    for query in queries.rows().take(20) {
+        // (compared by score: elements at equal distances may swap places)
+        let plain: Vec<f32> = knn_search(&mut graph, query, 40, &mut visited).iter().map(|c| c.distance).collect();
+        let mut search = ResumableSearch::new(&graph, SearchQuery::Exact(query.to_vec()), 40);
+        let first: Vec<f32> = search.next_batch(&mut graph, |_, _| true).iter().map(|c| c.distance).collect();
+        assert_eq!(first, plain);
+    }
+}

@@ -1,0 +1,237 @@
+//! A search that hands out the nearest accepted elements in batches, for as
+//! long as the caller asks, without walking any element twice: the index
+//! scan's search, filtered by its WHERE conditions or not.
+//!
+//! The first batch is Algorithm 5's answer (greedy descent, then Algorithm
+//! 2 on layer 0 with `ef`, over codes when the index has them, see
+//! `estimated.rs`), with two changes that let the walk resume:
+//!
+//! - Elements the caller does not accept (rows failing the filter, deleted
+//!   ones) are walked through like any other, so the graph stays connected,
+//!   but are never results and never count towards `ef`. A walk that finds
+//!   few accepted elements therefore goes on until it has `ef` of them or
+//!   has seen every element it can reach.
+//! - Nothing discovered is forgotten. Algorithm 2 drops a neighbor further
+//!   than its `ef`-th result; here it is kept aside (`deferred`), and an
+//!   accepted element pushed out of the results waits in `spilled`. The next
+//!   batch starts from both: the results are refilled from `spilled`, the
+//!   deferred neighbors rejoin the queue, and the walk goes on where it
+//!   stopped with the same stopping rule.
+//!
+//! Within a batch elements come nearest first; a later batch may hold an
+//! element nearer than the end of an earlier one (pgvector's relaxed order).
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use super::estimated::{search_layer_estimated, EstimateQuery, EstimatingGraph, SearchCounters};
+use super::search::greedy_descent;
+use super::{Candidate, Graph, Visited};
+
+/// What the walk scores neighbors with.
+pub enum SearchQuery {
+    /// Exact scores for every neighbor.
+    Exact(Vec<f32>),
+    /// Code estimates for neighbors, exact scores for the elements expanded.
+    Estimated(EstimateQuery),
+}
+
+impl SearchQuery {
+    pub fn vector(&self) -> &[f32] {
+        match self {
+            Self::Exact(vector) => vector,
+            Self::Estimated(query) => query.vector(),
+        }
+    }
+}
+
+/// A discovered element waiting to be expanded, keyed by its exact score or
+/// by the lower bound of its estimate.
+#[derive(Debug, Clone, Copy)]
+struct Discovered<N> {
+    key: f32,
+    node: N,
+    exact: bool,
+}
+
+impl<N> PartialEq for Discovered<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl<N> Eq for Discovered<N> {}
+impl<N> PartialOrd for Discovered<N> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<N> Ord for Discovered<N> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.total_cmp(&other.key)
+    }
+}
+
+/// One scan's search, resumable between batches.
+pub struct ResumableSearch<G: Graph> {
+    query: SearchQuery,
+    ef: usize,
+    visited: G::Visited,
+    started: bool,
+    /// Discovered, not expanded yet, nearest first (Algorithm 2's C).
+    to_expand: BinaryHeap<Reverse<Discovered<G::Node>>>,
+    /// Discovered further than the results when found: they could not have
+    /// been expanded in this batch, and rejoin `to_expand` for the next one.
+    deferred: Vec<Discovered<G::Node>>,
+    /// Accepted, exactly scored, not handed out: the `ef` nearest (W)...
+    results: BinaryHeap<Candidate<G::Node>>,
+    /// ...and the others, nearest first.
+    spilled: BinaryHeap<Reverse<Candidate<G::Node>>>,
+    counters: SearchCounters,
+}
+
+impl<G: EstimatingGraph> ResumableSearch<G> {
+    pub fn new(graph: &G, query: SearchQuery, ef: usize) -> Self {
+        let ef = ef.max(1);
+        Self {
+            query,
+            ef,
+            visited: graph.new_visited(),
+            started: false,
+            to_expand: BinaryHeap::new(),
+            deferred: Vec::new(),
+            results: BinaryHeap::with_capacity(ef.min(1024) + 1),
+            spilled: BinaryHeap::new(),
+            counters: SearchCounters::default(),
+        }
+    }
+
+    /// The query vector.
+    pub fn vector(&self) -> &[f32] {
+        self.query.vector()
+    }
+
+    /// Exact scores and estimates computed so far.
+    pub fn counters(&self) -> SearchCounters {
+        self.counters
+    }
+
+    /// The visited set (for its memory).
+    pub fn visited(&self) -> &G::Visited {
+        &self.visited
+    }
+
+    /// Elements discovered and results held, for the caller's memory bound.
+    pub fn held(&self) -> usize {
+        self.to_expand.len() + self.deferred.len() + self.results.len() + self.spilled.len()
+    }
+
+    /// The next batch of accepted elements, nearest first: at most `ef`
+    /// elements nearer than everything left to expand, or, once the
+    /// reachable graph is exhausted, what remains. Empty when nothing does.
+    /// `accepts` decides whether an element may be a result; it is asked
+    /// once per element, when its exact score is needed.
+    pub fn next_batch(&mut self, graph: &mut G, mut accepts: impl FnMut(&mut G, G::Node) -> bool) -> Vec<Candidate<G::Node>> {
+        if !self.started {
+            self.started = true;
+            self.descend(graph, &mut accepts);
+        }
+        while self.results.len() < self.ef {
+            let Some(Reverse(next)) = self.spilled.pop() else { break };
+            self.results.push(next);
+        }
+        self.to_expand.extend(self.deferred.drain(..).map(Reverse));
+        let mut neighbors = Vec::new();
+        let mut scores = Vec::new();
+        let mut estimates = Vec::new();
+        while let Some(&Reverse(closest)) = self.to_expand.peek() {
+            if self.results.len() >= self.ef && closest.key > self.furthest_result() {
+                break; // every element left is further than all ef results
+            }
+            self.to_expand.pop();
+            if !closest.exact && accepts(graph, closest.node) {
+                let distance = graph.distance(self.query.vector(), closest.node);
+                self.counters.exact += 1;
+                self.offer(Candidate { distance, node: closest.node });
+            }
+            neighbors.clear();
+            graph.neighbors(closest.node, 0, &mut neighbors);
+            neighbors.retain(|&node| self.visited.first_visit(node));
+            match &self.query {
+                SearchQuery::Exact(vector) => {
+                    graph.distances(vector, &neighbors, &mut scores);
+                    self.counters.exact += neighbors.len() as u64;
+                    for (&node, &distance) in neighbors.iter().zip(&scores) {
+                        self.discover(Discovered { key: distance, node, exact: true });
+                        if accepts(graph, node) {
+                            self.offer(Candidate { distance, node });
+                        }
+                    }
+                }
+                SearchQuery::Estimated(query) => {
+                    graph.estimates(query, &neighbors, &mut estimates);
+                    self.counters.estimated += neighbors.len() as u64;
+                    for (&node, estimate) in neighbors.iter().zip(&estimates) {
+                        self.discover(Discovered { key: estimate.lower, node, exact: false });
+                    }
+                }
+            }
+        }
+        let mut batch = std::mem::take(&mut self.results).into_vec();
+        if self.to_expand.is_empty() && self.deferred.is_empty() {
+            // Exhausted: what is left in `spilled` comes in this batch too.
+            batch.extend(self.spilled.drain().map(|Reverse(c)| c));
+        }
+        batch.sort_unstable();
+        batch
+    }
+
+    /// The upper layers, greedily and without the filter, then the entry
+    /// points of layer 0 (their scores exact).
+    fn descend(&mut self, graph: &mut G, accepts: &mut impl FnMut(&mut G, G::Node) -> bool) {
+        let Some((entry, entry_level)) = graph.entry_point() else { return };
+        let entry_points = match &self.query {
+            SearchQuery::Exact(vector) => greedy_descent(graph, vector, entry, entry_level, 0, &mut self.visited),
+            SearchQuery::Estimated(query) => {
+                let mut nearest = vec![Candidate { distance: graph.distance(query.vector(), entry), node: entry }];
+                self.counters.exact += 1;
+                for level in (1..=entry_level).rev() {
+                    nearest = search_layer_estimated(graph, query, &nearest, 1, level, &mut self.visited, &mut self.counters);
+                }
+                nearest
+            }
+        };
+        self.visited.reset();
+        for entry in entry_points {
+            if self.visited.first_visit(entry.node) {
+                self.to_expand.push(Reverse(Discovered { key: entry.distance, node: entry.node, exact: true }));
+                if accepts(graph, entry.node) {
+                    self.offer(entry);
+                }
+            }
+        }
+    }
+
+    fn furthest_result(&self) -> f32 {
+        self.results.peek().map_or(f32::INFINITY, |c| c.distance)
+    }
+
+    /// Queues a discovered element, or defers it when it is already further
+    /// than all `ef` results: this batch would never expand it.
+    fn discover(&mut self, discovered: Discovered<G::Node>) {
+        if self.results.len() >= self.ef && discovered.key > self.furthest_result() {
+            self.deferred.push(discovered);
+        } else {
+            self.to_expand.push(Reverse(discovered));
+        }
+    }
+
+    /// Adds an accepted element to the results, spilling the furthest when
+    /// there are more than `ef`.
+    fn offer(&mut self, candidate: Candidate<G::Node>) {
+        self.results.push(candidate);
+        if self.results.len() > self.ef {
+            let furthest = self.results.pop().expect("more than ef");
+            self.spilled.push(Reverse(furthest));
+        }
+    }
+}
