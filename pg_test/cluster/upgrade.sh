@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ALTER EXTENSION vector_ext UPDATE from the previous release, 0.1.0, whose
+# ALTER EXTENSION vector_ext UPDATE from the first release, 0.1.0, whose
 # install script is kept frozen in pg_test/upgrade. A database made with
 # 0.1.0 holds SIFT 5k in a vector(128) column with hnsw and ivfflat indexes;
 # after the update:
@@ -7,8 +7,8 @@
 #     objects a database that installs the new version directly has;
 #   - the rows are unchanged and the old indexes are used and return what
 #     they returned before the update, and verify clean;
-#   - what the new version adds works there: halfvec, sparsevec and bit
-#     values, and hnsw indexes on halfvec and sparsevec.
+#   - what the new versions add works there: halfvec, sparsevec and bit
+#     values, hnsw indexes on halfvec and sparsevec, filter columns.
 #   bash pg_test/cluster/upgrade.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
@@ -23,12 +23,13 @@ value() { sql -At "$@"; }
 extension_dir="$("$PG_CONFIG" --sharedir)/extension"
 as_root install -m 644 "$REPO/pg_test/upgrade/vector_ext--$PREVIOUS.sql" "$extension_dir/"
 current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$extension_dir/vector_ext.control")
-[ -f "$extension_dir/vector_ext--$PREVIOUS--$current.sql" ] || { echo "no upgrade script from $PREVIOUS to $current" >&2; exit 1; }
 
 start_cluster
 sql -c "CREATE DATABASE old" -c "CREATE DATABASE fresh"
 export PGDATABASE=old
 sql -c "CREATE EXTENSION vector_ext VERSION '$PREVIOUS'"
+check "an update path leads from $PREVIOUS to $current" \
+    "$(value -c "SELECT path IS NOT NULL FROM pg_extension_update_paths('vector_ext') WHERE source = '$PREVIOUS' AND target = '$current'")" "t"
 check "the old database starts at $PREVIOUS" "$(value -c "SELECT extversion FROM pg_extension WHERE extname = 'vector_ext'")" "$PREVIOUS"
 check "halfvec does not exist before the update" "$(value -c "SELECT to_regtype('halfvec') IS NULL")" "t"
 load_sift5k
@@ -95,6 +96,15 @@ check_new_index() {
 check_new_index halfvec halfvec_l2_ops "[$(seq -s, 1 128)]"
 # SIFT descriptors are sparse (zeros dropped: about 20% of their elements)
 check_new_index sparsevec sparsevec_l2_ops "{1:1}/128"
+
+# 0.3.0's filter columns: an hnsw index with an integer column after the
+# vector evaluates a WHERE on it in the walk.
+sql -c "ALTER TABLE items ADD COLUMN tenant int" -c "UPDATE items SET tenant = id % 10" \
+    -c "CREATE INDEX items_filtered ON items USING hnsw (embedding vector_l2_ops, tenant)"
+filtered="SELECT id, tenant FROM items WHERE tenant = 3 ORDER BY embedding <-> (SELECT embedding FROM items WHERE id = 1) LIMIT 10"
+plan=$(value -c "SET enable_seqscan = off; EXPLAIN (COSTS OFF) $filtered")
+case "$plan" in *"Index Cond: (tenant = 3)"*) ok "a filter column is an index condition" ;; *) fail "a filter column is an index condition" "$plan" ;; esac
+check "a filtered search returns 10 rows of its tenant" "$(value -c "SET enable_seqscan = off; SELECT count(*) FILTER (WHERE tenant = 3) FROM ($filtered) s")" "10"
 
 echo "upgrade: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

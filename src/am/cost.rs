@@ -10,10 +10,18 @@
 //! sequential scan with a sort wins, instead of an index scan that would
 //! return fewer rows than the query asks for.
 //!
+//! Conditions on filter columns (hnsw, `am::filter`) are the index's own:
+//! its selectivity is theirs, and a search must walk past the rows that
+//! fail them, so the share it scores before its first batch grows as the
+//! selectivity falls, up to the whole index. A condition matching few rows
+//! thus makes the index scan as dear as reading everything, and a btree on
+//! the filter column with a sort of its rows wins, as it should.
+//!
 //! Without an ORDER BY the index cannot answer at all; without a LIMIT and
-//! with iterative scans off it would stop after its first search where the
-//! query asks for every row: both get an infinite cost, which loses even to
-//! a path disabled by `enable_seqscan = off`.
+//! with iterative scans off (and no filter conditions) it would stop after
+//! its first search where the query asks for every row: both get an
+//! infinite cost, which loses even to a path disabled by
+//! `enable_seqscan = off`.
 
 use pgrx::pg_sys;
 
@@ -42,16 +50,35 @@ impl CostArgs {
         (info.tuples.max(1.0), (info.pages as f64).max(1.0))
     }
 
-    /// Fills in the estimate for a scan that scores `first_share` (0 to 1)
-    /// of the index before its first row; `iterative` when the scan can go
-    /// on past that.
+    /// The selectivity of the path's conditions on filter columns: 1 without.
     ///
     /// # Safety
     /// The pointers amcostestimate received.
-    pub unsafe fn estimate(&self, first_share: f64, iterative: bool) {
+    pub unsafe fn filter_selectivity(&self) -> f64 {
+        // SAFETY: as the caller promises; clauselist_selectivity reads the
+        // planner's statistics for the index's table.
+        unsafe {
+            let clauses = (*self.path).indexclauses;
+            if clauses.is_null() {
+                return 1.0;
+            }
+            let quals = pg_sys::get_quals_from_indexclauses(clauses);
+            let relid = (*(*(*self.path).indexinfo).rel).relid as i32;
+            pg_sys::clauselist_selectivity(self.root, quals, relid, pg_sys::JoinType::JOIN_INNER, std::ptr::null_mut()).clamp(0.0, 1.0)
+        }
+    }
+
+    /// Fills in the estimate for a scan that scores `first_share` (0 to 1)
+    /// of the index before its first row and returns the share
+    /// `selectivity` of the rows; `iterative` when the scan can go on past
+    /// its first search.
+    ///
+    /// # Safety
+    /// The pointers amcostestimate received.
+    pub unsafe fn estimate(&self, first_share: f64, selectivity: f64, iterative: bool) {
         // SAFETY: as the caller promises.
         unsafe {
-            *self.selectivity = 1.0;
+            *self.selectivity = selectivity;
             *self.correlation = 0.0;
             let no_order = (*self.path).indexorderbys.is_null();
             let no_limit = (*self.root).limit_tuples < 0.0;

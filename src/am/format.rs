@@ -123,3 +123,46 @@ pub fn encode_meta_header(out: &mut [u8], magic: u32, version: u32) {
     out[0..4].copy_from_slice(&magic.to_le_bytes());
     out[4..8].copy_from_slice(&version.to_le_bytes());
 }
+
+/// The values of a row's filter columns (the index's key columns after the
+/// vector, all integers): a NULL bitmap (u32, bit i for column i) and one
+/// i64 per column (0 where NULL), little-endian. An index without filter
+/// columns stores nothing.
+pub fn filter_values_bytes(columns: usize) -> usize {
+    if columns == 0 { 0 } else { 4 + 8 * columns }
+}
+
+pub fn encode_filter_values(values: &[Option<i64>], out: &mut Vec<u8>) {
+    if values.is_empty() {
+        return;
+    }
+    let nulls = values.iter().enumerate().filter(|(_, v)| v.is_none()).fold(0u32, |bits, (i, _)| bits | 1 << i);
+    out.extend_from_slice(&nulls.to_le_bytes());
+    for value in values {
+        out.extend_from_slice(&value.unwrap_or(0).to_le_bytes());
+    }
+}
+
+/// Filter values read in place, as `encode_filter_values` wrote them.
+#[derive(Clone, Copy)]
+pub struct FilterValues<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> FilterValues<'a> {
+    /// `bytes` is exactly `filter_values_bytes(columns)` long.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes }
+    }
+
+    /// The value of filter column `column` (0 for the first after the vector).
+    pub fn get(&self, column: usize) -> Option<i64> {
+        let nulls = u32::from_le_bytes(self.bytes[..4].try_into().unwrap());
+        let at = 4 + 8 * column;
+        (nulls & 1 << column == 0).then(|| i64::from_le_bytes(self.bytes[at..at + 8].try_into().unwrap()))
+    }
+
+    pub fn to_vec(&self) -> Vec<Option<i64>> {
+        (0..(self.bytes.len().saturating_sub(4)) / 8).map(|column| self.get(column)).collect()
+    }
+}

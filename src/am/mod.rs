@@ -2,6 +2,7 @@
 //! names, the vector as an index stores it, progress reporting.
 
 mod cost;
+mod filter;
 pub mod format;
 mod handler;
 pub mod hnsw;

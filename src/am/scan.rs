@@ -58,14 +58,14 @@ macro_rules! begin_and_rescan {
         #[pgrx::pg_guard]
         pub unsafe extern "C-unwind" fn amrescan(
             scan: pgrx::pg_sys::IndexScanDesc,
-            _keys: pgrx::pg_sys::ScanKey,
-            _nkeys: i32,
+            keys: pgrx::pg_sys::ScanKey,
+            nkeys: i32,
             orderbys: pgrx::pg_sys::ScanKey,
             norderbys: i32,
         ) {
             // SAFETY: our scan, begun with this state type.
             unsafe {
-                $crate::am::scan::copy_order_by(scan, orderbys, norderbys);
+                $crate::am::scan::copy_keys(scan, keys, nkeys, orderbys, norderbys);
                 *$crate::am::scan::state::<$state>(scan) = <$state>::default();
             }
         }
@@ -83,14 +83,20 @@ pub(crate) fn return_row(scan: &mut pg_sys::IndexScanDescData, heap_tid: Address
     true
 }
 
-/// Copies the ORDER BY keys amrescan receives into the scan.
+/// Copies the WHERE and ORDER BY keys amrescan receives into the scan.
 ///
 /// # Safety
-/// `orderbys` holds `norderbys` keys; `scan` has room for them.
-pub(crate) unsafe fn copy_order_by(scan: pg_sys::IndexScanDesc, orderbys: pg_sys::ScanKey, norderbys: i32) {
-    if !orderbys.is_null() && norderbys > 0 {
-        // SAFETY: as the caller promises.
-        unsafe { std::ptr::copy(orderbys, (*scan).orderByData, norderbys as usize) };
+/// `keys` holds `nkeys` keys and `orderbys` `norderbys`; `scan` has room
+/// for them.
+pub(crate) unsafe fn copy_keys(scan: pg_sys::IndexScanDesc, keys: pg_sys::ScanKey, nkeys: i32, orderbys: pg_sys::ScanKey, norderbys: i32) {
+    // SAFETY: as the caller promises.
+    unsafe {
+        if !keys.is_null() && nkeys > 0 {
+            std::ptr::copy(keys, (*scan).keyData, nkeys as usize);
+        }
+        if !orderbys.is_null() && norderbys > 0 {
+            std::ptr::copy(orderbys, (*scan).orderByData, norderbys as usize);
+        }
     }
 }
 

@@ -1,5 +1,7 @@
-//! amvalidate: an hnsw or ivfflat operator class must have a distance support function
-//! (1), may have a norm (2), and its operators must be ORDER BY operators.
+//! amvalidate: an operator class of hnsw or ivfflat either orders by a
+//! distance (ORDER BY operators only, support function 1 the distance and
+//! an optional 2, the norm) or is a filter column's (search operators with
+//! btree's strategies 1 to 5, no support functions; hnsw's integer_ops).
 
 use pgrx::prelude::*;
 use pgrx::pg_sys;
@@ -7,11 +9,16 @@ use pgrx::pg_sys;
 #[pg_guard]
 pub unsafe extern "C-unwind" fn amvalidate(opclass: pg_sys::Oid) -> bool {
     let problems = Spi::get_one_with_args::<i64>(
-        "WITH family AS (SELECT opcfamily FROM pg_opclass WHERE oid = $1)
-         SELECT (SELECT count(*) FROM pg_amproc, family WHERE amprocfamily = opcfamily AND amprocnum NOT IN (1, 2))
-              + (SELECT count(*) FROM pg_amop, family WHERE amopfamily = opcfamily AND amoppurpose <> 'o')
-              + (SELECT CASE WHEN count(*) = 1 THEN 0 ELSE 1 END FROM pg_amproc, family
-                 WHERE amprocfamily = opcfamily AND amprocnum = 1)",
+        "WITH family AS (SELECT opcfamily FROM pg_opclass WHERE oid = $1),
+              ops AS (SELECT amoppurpose, amopstrategy FROM pg_amop, family WHERE amopfamily = opcfamily),
+              procs AS (SELECT amprocnum FROM pg_amproc, family WHERE amprocfamily = opcfamily)
+         SELECT CASE WHEN EXISTS (SELECT FROM ops WHERE amoppurpose = 's')
+             THEN (SELECT count(*) FROM ops WHERE amoppurpose <> 's' OR amopstrategy NOT BETWEEN 1 AND 5)
+                + (SELECT count(*) FROM procs)
+             ELSE (SELECT count(*) FROM procs WHERE amprocnum NOT IN (1, 2))
+                + (SELECT count(*) FROM ops WHERE amoppurpose <> 'o')
+                + (SELECT CASE WHEN count(*) = 1 THEN 0 ELSE 1 END FROM procs WHERE amprocnum = 1)
+             END",
         &[opclass.into()],
     );
     matches!(problems, Ok(Some(0)))

@@ -46,12 +46,14 @@ impl SearchQuery {
 }
 
 /// A discovered element waiting to be expanded, keyed by its exact score or
-/// by the lower bound of its estimate.
+/// by the lower bound of its estimate; `offered` once the caller was asked
+/// whether it is a result (and it was offered if so).
 #[derive(Debug, Clone, Copy)]
 struct Discovered<N> {
     key: f32,
     node: N,
     exact: bool,
+    offered: bool,
 }
 
 impl<N> PartialEq for Discovered<N> {
@@ -87,6 +89,8 @@ pub struct ResumableSearch<G: Graph> {
     /// ...and the others, nearest first.
     spilled: BinaryHeap<Reverse<Candidate<G::Node>>>,
     counters: SearchCounters,
+    /// Elements met on layer 0.
+    discovered: u64,
 }
 
 impl<G: EstimatingGraph> ResumableSearch<G> {
@@ -102,6 +106,7 @@ impl<G: EstimatingGraph> ResumableSearch<G> {
             results: BinaryHeap::with_capacity(ef.min(1024) + 1),
             spilled: BinaryHeap::new(),
             counters: SearchCounters::default(),
+            discovered: 0,
         }
     }
 
@@ -113,6 +118,12 @@ impl<G: EstimatingGraph> ResumableSearch<G> {
     /// Exact scores and estimates computed so far.
     pub fn counters(&self) -> SearchCounters {
         self.counters
+    }
+
+    /// How many elements of layer 0 the search has met (pgvector's
+    /// "tuples visited", which hnsw.max_scan_tuples bounds).
+    pub fn discovered(&self) -> u64 {
+        self.discovered
     }
 
     /// The visited set (for its memory).
@@ -129,7 +140,7 @@ impl<G: EstimatingGraph> ResumableSearch<G> {
     /// elements nearer than everything left to expand, or, once the
     /// reachable graph is exhausted, what remains. Empty when nothing does.
     /// `accepts` decides whether an element may be a result; it is asked
-    /// once per element, when its exact score is needed.
+    /// at most once per element, when it could enter the results.
     pub fn next_batch(&mut self, graph: &mut G, mut accepts: impl FnMut(&mut G, G::Node) -> bool) -> Vec<Candidate<G::Node>> {
         if !self.started {
             self.started = true;
@@ -148,30 +159,38 @@ impl<G: EstimatingGraph> ResumableSearch<G> {
                 break; // every element left is further than all ef results
             }
             self.to_expand.pop();
-            if !closest.exact && accepts(graph, closest.node) {
-                let distance = graph.distance(self.query.vector(), closest.node);
-                self.counters.exact += 1;
+            if !closest.offered && accepts(graph, closest.node) {
+                let distance = if closest.exact {
+                    closest.key
+                } else {
+                    self.counters.exact += 1;
+                    graph.distance(self.query.vector(), closest.node)
+                };
                 self.offer(Candidate { distance, node: closest.node });
             }
             neighbors.clear();
             graph.neighbors(closest.node, 0, &mut neighbors);
             neighbors.retain(|&node| self.visited.first_visit(node));
+            self.discovered += neighbors.len() as u64;
             match &self.query {
                 SearchQuery::Exact(vector) => {
                     graph.distances(vector, &neighbors, &mut scores);
                     self.counters.exact += neighbors.len() as u64;
                     for (&node, &distance) in neighbors.iter().zip(&scores) {
-                        self.discover(Discovered { key: distance, node, exact: true });
-                        if accepts(graph, node) {
+                        // Asked now only if it would be a result now (few
+                        // are), else when it is expanded.
+                        let offered = self.results.len() < self.ef || distance < self.furthest_result();
+                        if offered && accepts(graph, node) {
                             self.offer(Candidate { distance, node });
                         }
+                        self.discover(Discovered { key: distance, node, exact: true, offered });
                     }
                 }
                 SearchQuery::Estimated(query) => {
                     graph.estimates(query, &neighbors, &mut estimates);
                     self.counters.estimated += neighbors.len() as u64;
                     for (&node, estimate) in neighbors.iter().zip(&estimates) {
-                        self.discover(Discovered { key: estimate.lower, node, exact: false });
+                        self.discover(Discovered { key: estimate.lower, node, exact: false, offered: false });
                     }
                 }
             }
@@ -203,7 +222,8 @@ impl<G: EstimatingGraph> ResumableSearch<G> {
         self.visited.reset();
         for entry in entry_points {
             if self.visited.first_visit(entry.node) {
-                self.to_expand.push(Reverse(Discovered { key: entry.distance, node: entry.node, exact: true }));
+                self.discovered += 1;
+                self.to_expand.push(Reverse(Discovered { key: entry.distance, node: entry.node, exact: true, offered: true }));
                 if accepts(graph, entry.node) {
                     self.offer(entry);
                 }

@@ -25,6 +25,7 @@ use vector_core::ivf::bisection_order;
 use vector_core::quant::RabitqEncoder;
 
 use super::format::{self, Address, MetaPage, Shape, StoredMetric, StoredVerdict, GRAPH_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE, VECTOR_CHUNK};
+use crate::am::filter::{filter_columns, row_filter_values};
 use crate::am::{column_dimensions, KeyType};
 use super::{insert, opclass_metric, options, report_progress};
 use crate::storage::{item_space, BuildPage, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
@@ -46,9 +47,12 @@ struct BuildState {
     params: HnswParams,
     dimensions: usize,
     shape: Shape,
-    /// The collected rows: vectors and their heap TIDs.
+    /// The collected rows: vectors, heap TIDs and the values of their
+    /// `filter_columns` filter columns (row after row).
     vectors: FlatVectors,
     heap_tids: Vec<Address>,
+    filter_columns: usize,
+    filters: Vec<Option<i64>>,
     memory_limit: usize,
     /// Set once the graph no longer fits in memory: rows go to disk from then on.
     on_disk: bool,
@@ -67,6 +71,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     if index.block_count() != 0 {
         ereport!(ERROR, PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("index \"{}\" already contains data", index.name()));
     }
+    let filter_columns = filter_columns(index_relation, "hnsw");
     let params = options::params(index_relation);
     let dimensions = column_dimensions(index_relation, MAX_DIMENSIONS, "hnsw");
     let metric = opclass_metric(index_relation);
@@ -76,9 +81,11 @@ pub unsafe extern "C-unwind" fn ambuild(
         metric,
         params,
         dimensions,
-        shape: empty_meta(params, dimensions, metric).shape(),
+        shape: empty_meta(params, dimensions, metric, filter_columns).shape(),
         vectors: FlatVectors::new(),
         heap_tids: Vec::new(),
+        filter_columns,
+        filters: Vec::new(),
         // SAFETY: reading a GUC variable.
         memory_limit: unsafe { pg_sys::maintenance_work_mem } as usize * 1024,
         on_disk: false,
@@ -94,6 +101,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     let rows = estimated_rows.min(state.memory_limit / (4 * fixed_floats + row_overhead(&state)));
     state.vectors.reserve(rows, rows * fixed_floats);
     state.heap_tids.reserve(rows);
+    state.filters.reserve(rows * filter_columns);
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
     // SAFETY: the callback gets `state` back as its last argument.
     let heap_tuples = unsafe {
@@ -124,7 +132,13 @@ pub unsafe extern "C-unwind" fn ambuild(
 pub unsafe extern "C-unwind" fn ambuildempty(index_relation: pg_sys::Relation) {
     // SAFETY: PostgreSQL passes an open index.
     let index = unsafe { Index::from_raw(index_relation) }.init_fork();
-    let meta = empty_meta(options::params(index_relation), column_dimensions(index_relation, MAX_DIMENSIONS, "hnsw"), opclass_metric(index_relation));
+    let filter_columns = filter_columns(index_relation, "hnsw");
+    let meta = empty_meta(
+        options::params(index_relation),
+        column_dimensions(index_relation, MAX_DIMENSIONS, "hnsw"),
+        opclass_metric(index_relation),
+        filter_columns,
+    );
     write_meta_and_centroid(&index, &meta, fit_encoder(&meta, std::iter::empty()).as_ref());
     index.log_all_pages();
 }
@@ -143,18 +157,21 @@ pub unsafe extern "C-unwind" fn ambuildphasename(phase: i64) -> *mut std::ffi::c
 
 #[pg_guard]
 unsafe extern "C-unwind" fn build_callback(
-    _index: pg_sys::Relation,
+    index: pg_sys::Relation,
     tid: pg_sys::ItemPointer,
     values: *mut pg_sys::Datum,
     is_null: *mut bool,
     _tuple_is_alive: bool,
     state: *mut c_void,
 ) {
-    // SAFETY: `state` is the BuildState ambuild passed; one key column.
+    // SAFETY: `state` is the BuildState ambuild passed; the vector is the
+    // first key column.
     let state = unsafe { &mut *state.cast::<BuildState>() };
     if unsafe { *is_null } {
-        return; // NULLs are not indexed
+        return; // NULL vectors are not indexed
     }
+    // SAFETY: one value per key column.
+    let filter = unsafe { row_filter_values(index, values, is_null) };
     let (block, offset) = pgrx::itemptr::item_pointer_get_both(unsafe { *tid });
     let heap_tid = Address { block, offset };
     let metric = state.metric.metric();
@@ -176,10 +193,11 @@ unsafe extern "C-unwind" fn build_callback(
     }
 
     if state.on_disk {
-        insert::insert_vector(&state.index, heap_tid, &vector);
+        insert::insert_vector(&state.index, heap_tid, &vector, &filter);
     } else {
         state.vectors.push(&vector);
         state.heap_tids.push(heap_tid);
+        state.filters.extend_from_slice(&filter);
         if 4 * state.vectors.values().len() + state.heap_tids.len() * row_overhead(state) > state.memory_limit {
             spill_to_disk(state);
         }
@@ -204,12 +222,14 @@ fn spill_to_disk(state: &mut BuildState) {
     report_progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, 0);
     state.on_disk = true;
     state.heap_tids = Vec::new();
+    state.filters = Vec::new();
 }
 
 /// What a collected row costs in memory besides its vector once its graph
-/// is built: its heap TID, where its vector ends, its layer-0 links.
+/// is built: its heap TID, where its vector ends, its layer-0 links, its
+/// filter values.
 fn row_overhead(state: &BuildState) -> usize {
-    8 + 8 + 4 * state.params.max_degree(0) + 8
+    8 + 8 + 4 * state.params.max_degree(0) + 8 + 16 * state.filter_columns
 }
 
 /// As many threads as the machine has cores and
@@ -225,7 +245,7 @@ fn build_threads() -> usize {
 /// machine and max_parallel_maintenance_workers allow; returns it with the
 /// TIDs of the rows that joined an element as duplicates.
 fn build_graph(state: &mut BuildState) -> (MemoryGraph, Duplicates) {
-    let duplicates = group_duplicates(&mut state.vectors, &mut state.heap_tids);
+    let duplicates = group_duplicates(&mut state.vectors, &mut state.heap_tids, &mut state.filters, state.filter_columns);
     // Below a few thousand rows threads cost more than they save.
     let threads = if state.heap_tids.len() < 10_000 { 1 } else { build_threads() };
     let vectors = std::mem::take(&mut state.vectors);
@@ -266,13 +286,15 @@ impl Hash for VectorBits<'_> {
     }
 }
 
-/// Rows with identical vectors share one element (see duplicates.rs):
-/// keeps the first row of each vector in `vectors` and `heap_tids`, in
-/// order, and returns the other rows' TIDs by the node of their element.
-fn group_duplicates(vectors: &mut FlatVectors, heap_tids: &mut Vec<Address>) -> Duplicates {
+/// Rows with identical vectors and filter values share one element (see
+/// duplicates.rs): keeps the first row of each in `vectors`, `heap_tids`
+/// and `filters` (`filter_columns` values a row), in order, and returns
+/// the other rows' TIDs by the node of their element.
+fn group_duplicates(vectors: &mut FlatVectors, heap_tids: &mut Vec<Address>, filters: &mut Vec<Option<i64>>, filter_columns: usize) -> Duplicates {
+    let filter_of = |row: usize| &filters[row * filter_columns..(row + 1) * filter_columns];
     let first_row: Vec<u32> = {
         let mut first = HashMap::with_capacity(heap_tids.len());
-        vectors.iter().enumerate().map(|(row, v)| *first.entry(VectorBits(v)).or_insert(row as u32)).collect()
+        vectors.iter().enumerate().map(|(row, v)| *first.entry((VectorBits(v), filter_of(row))).or_insert(row as u32)).collect()
     };
     let mut node_of_row = vec![0u32; first_row.len()];
     let mut is_element = vec![false; first_row.len()];
@@ -282,6 +304,7 @@ fn group_duplicates(vectors: &mut FlatVectors, heap_tids: &mut Vec<Address>) -> 
         if first as usize == row {
             is_element[row] = true;
             heap_tids[nodes] = heap_tids[row];
+            filters.copy_within(row * filter_columns..(row + 1) * filter_columns, nodes * filter_columns);
             node_of_row[row] = nodes as u32;
             nodes += 1;
         } else {
@@ -293,6 +316,7 @@ fn group_duplicates(vectors: &mut FlatVectors, heap_tids: &mut Vec<Address>) -> 
                 // vector go to an element of their own.
                 is_element[row] = true;
                 heap_tids[nodes] = heap_tids[row];
+                filters.copy_within(row * filter_columns..(row + 1) * filter_columns, nodes * filter_columns);
                 node_of_row[first as usize] = nodes as u32;
                 nodes += 1;
             }
@@ -300,11 +324,12 @@ fn group_duplicates(vectors: &mut FlatVectors, heap_tids: &mut Vec<Address>) -> 
     }
     vectors.retain(&is_element);
     heap_tids.truncate(nodes);
+    filters.truncate(nodes * filter_columns);
     duplicates
 }
 
 /// The meta page of an index with no elements yet.
-fn empty_meta(params: HnswParams, dimensions: usize, metric: StoredMetric) -> MetaPage {
+fn empty_meta(params: HnswParams, dimensions: usize, metric: StoredMetric, filter_columns: usize) -> MetaPage {
     MetaPage {
         dimensions: dimensions as u32,
         m: params.m as u16,
@@ -316,6 +341,7 @@ fn empty_meta(params: HnswParams, dimensions: usize, metric: StoredMetric) -> Me
         free_block: INVALID_BLOCK,
         code_bits: format::default_code_bits(dimensions, metric),
         rotation_seed: ROTATION_SEED,
+        filter_columns: filter_columns as u8,
     }
 }
 
@@ -436,7 +462,7 @@ fn plan_layout(graph: &MemoryGraph, duplicates: &Duplicates, meta: &MetaPage) ->
 /// (empty) index, then WAL-logs every page.
 fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates) {
     let index = &state.index;
-    let mut meta = empty_meta(state.params, state.dimensions, state.metric);
+    let mut meta = empty_meta(state.params, state.dimensions, state.metric, state.filter_columns);
     let encoder = fit_encoder(&meta, (0..graph.len() as u32).map(|node| graph.vector(node)));
     let codes = encode_elements(encoder.as_ref(), graph, build_threads());
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
@@ -464,7 +490,8 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates)
     for &node in &layout.order {
         let n = node as usize;
         let code = &codes[n * code_bytes..(n + 1) * code_bytes];
-        format::encode_element(graph.level(node), state.heap_tids[n], layout.neighbors[n], layout.vectors[n][0], code, &mut bytes);
+        let filter = &state.filters[n * state.filter_columns..(n + 1) * state.filter_columns];
+        format::encode_element(graph.level(node), state.heap_tids[n], layout.neighbors[n], layout.vectors[n][0], code, filter, &mut bytes);
         if let Some(chain) = layout.chains.get(&node) {
             format::set_element_duplicates(&mut bytes, chain[0]);
             format::set_element_duplicate_count(&mut bytes, duplicates[&node].len());

@@ -11,9 +11,10 @@ use pgrx::prelude::*;
 /// What one index scan did, summed over its searches.
 #[derive(Clone, Copy, Default)]
 pub struct ScanCounters {
-    /// Graph searches: one, or more for an iterative scan.
+    /// Batches of the graph search: one, or more when the scan resumed it
+    /// (filter columns, iterative scans).
     pub searches: u64,
-    /// The ef of its widest search.
+    /// The ef_search of its batches.
     pub ef: u64,
     /// Exact distances computed.
     pub distances: u64,

@@ -48,6 +48,8 @@
 //!              INVALID if none) | 22 heap TIDs in the chain u16
 //!            24 vector tuple address (6, the first chunk) | 30 0 u16
 //!            32 code u8[code_bytes(dimensions, code bits)]
+//!            then, with filter columns, their NULL bitmap u32 and one i64
+//!              per column (am/format.rs: encode_filter_values)
 //! vector     0 kind=4 u8 | 1 0 u8 | 2 floats in this chunk u16
 //!            4 next chunk (6, INVALID for the last) | 10 0 u16
 //!            12 float4[floats]
@@ -77,8 +79,8 @@ use vector_core::quant::rabitq::FACTORS_BYTES;
 use vector_core::quant::code_bytes;
 use vector_core::types::sparse::{self, SPARSE_MAX_NONZEROS};
 
-pub use crate::am::format::{Address, FormatError, StoredMetric};
-use crate::am::format::{check_meta_header, encode_meta_header, ADDRESS_BYTES};
+pub use crate::am::format::{Address, FilterValues, FormatError, StoredMetric};
+use crate::am::format::{check_meta_header, encode_filter_values, encode_meta_header, filter_values_bytes, ADDRESS_BYTES};
 use crate::storage::{BlockNumber, PageTag, INVALID_BLOCK};
 
 pub const MAGIC: u32 = 0x5753_4e48; // "HNSW" read as little-endian bytes
@@ -142,6 +144,10 @@ pub struct MetaPage {
     pub code_bits: u8,
     /// The seed of the codes' rotation.
     pub rotation_seed: u64,
+    /// Key columns after the vector, whose values each element keeps
+    /// (am/filter.rs); 0 in an index without them, as in every index
+    /// written before they existed.
+    pub filter_columns: u8,
 }
 
 pub const META_BYTES: usize = 48;
@@ -156,6 +162,7 @@ impl MetaPage {
         out[16] = self.metric as u8;
         out[17] = self.entry_level;
         out[18] = self.code_bits;
+        out[19] = self.filter_columns;
         self.entry.encode(&mut out[20..26]);
         out[28..32].copy_from_slice(&self.insert_block.to_le_bytes());
         out[32..36].copy_from_slice(&self.free_block.to_le_bytes());
@@ -181,12 +188,13 @@ impl MetaPage {
             free_block: u32_at(32),
             code_bits: bytes[18],
             rotation_seed: u64::from_le_bytes(bytes[40..48].try_into().unwrap()),
+            filter_columns: bytes[19],
         })
     }
 
     /// The sizes of this index's element and vector tuples.
     pub fn shape(&self) -> Shape {
-        Shape::new(self.dimensions as usize, self.code_bits as usize, self.metric.metric().compares_sparse())
+        Shape::new(self.dimensions as usize, self.code_bits as usize, self.metric.metric().compares_sparse(), self.filter_columns as usize)
     }
 
     /// The blocks holding the centroid tuples (none without codes).
@@ -205,6 +213,7 @@ pub struct Shape {
     /// Sparse keys: each vector as long as its non-zeros make it
     /// (`dimensions` is then the size of their space).
     pub lengths_vary: bool,
+    pub filter_columns: usize,
 }
 
 /// What a sparse vector's first tuple is taken to hold when its pages are
@@ -212,13 +221,13 @@ pub struct Shape {
 const TYPICAL_SPARSE_FLOATS: usize = 201;
 
 impl Shape {
-    pub fn new(dimensions: usize, code_bits: usize, lengths_vary: bool) -> Self {
+    pub fn new(dimensions: usize, code_bits: usize, lengths_vary: bool, filter_columns: usize) -> Self {
         let code_bytes = if code_bits == 0 { 0 } else { code_bytes(dimensions, code_bits) };
-        Shape { dimensions, code_bytes, lengths_vary }
+        Shape { dimensions, code_bytes, lengths_vary, filter_columns }
     }
 
     pub fn element_bytes(&self) -> usize {
-        ELEMENT_HEADER_BYTES + self.code_bytes
+        ELEMENT_HEADER_BYTES + self.code_bytes + filter_values_bytes(self.filter_columns)
     }
 
     /// Whether `vector` is one this index holds: of its dimensions, or a
@@ -281,7 +290,7 @@ pub enum ElementState {
 }
 
 /// Appends a new element tuple.
-pub fn encode_element(level: usize, heap_tid: Address, neighbors: Address, vector: Address, code: &[u8], out: &mut Vec<u8>) {
+pub fn encode_element(level: usize, heap_tid: Address, neighbors: Address, vector: Address, code: &[u8], filter: &[Option<i64>], out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(&[ELEMENT_KIND, level as u8, ElementState::Live as u8, 0]);
     let mut address = [0u8; ADDRESS_BYTES];
@@ -294,12 +303,14 @@ pub fn encode_element(level: usize, heap_tid: Address, neighbors: Address, vecto
     out.extend_from_slice(&address);
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(code);
+    encode_filter_values(filter, out);
 }
 
 /// A decoded view of an element tuple on a locked or pinned page.
 #[derive(Clone, Copy)]
 pub struct Element<'a> {
     bytes: &'a [u8],
+    code_end: usize,
 }
 
 impl<'a> Element<'a> {
@@ -307,7 +318,7 @@ impl<'a> Element<'a> {
         if bytes.len() != shape.element_bytes() || bytes[0] != ELEMENT_KIND || bytes[2] > ElementState::Free as u8 {
             return Err(FormatError::BadTuple("element"));
         }
-        Ok(Self { bytes })
+        Ok(Self { bytes, code_end: ELEMENT_HEADER_BYTES + shape.code_bytes })
     }
 
     pub fn level(&self) -> usize {
@@ -354,7 +365,12 @@ impl<'a> Element<'a> {
 
     /// The RaBitQ code of the vector (empty without codes).
     pub fn code(&self) -> &'a [u8] {
-        &self.bytes[ELEMENT_HEADER_BYTES..]
+        &self.bytes[ELEMENT_HEADER_BYTES..self.code_end]
+    }
+
+    /// The values of the row's filter columns.
+    pub fn filter_values(&self) -> FilterValues<'a> {
+        FilterValues::new(&self.bytes[self.code_end..])
     }
 }
 
@@ -384,12 +400,12 @@ pub fn set_element_duplicate_count(bytes: &mut [u8], count: usize) {
 /// Rewrites a free element slot for a new row, keeping its neighbor,
 /// vector and duplicates tuples (emptied when the slot was freed); the
 /// caller rewrites the vector tuple with `write_vector_chunk`.
-pub fn reuse_element(bytes: &mut [u8], level: usize, heap_tid: Address, code: &[u8]) {
+pub fn reuse_element(bytes: &mut [u8], level: usize, heap_tid: Address, code: &[u8], filter: &[Option<i64>]) {
     let neighbors = Address::decode(&bytes[10..16]);
     let duplicates = Address::decode(&bytes[16..22]);
     let vector = Address::decode(&bytes[24..30]);
     let mut fresh = Vec::with_capacity(bytes.len());
-    encode_element(level, heap_tid, neighbors, vector, code, &mut fresh);
+    encode_element(level, heap_tid, neighbors, vector, code, filter, &mut fresh);
     set_element_duplicates(&mut fresh, duplicates);
     bytes.copy_from_slice(&fresh);
 }
@@ -749,15 +765,18 @@ mod tests {
         let tid = Address { block: 9, offset: 4 };
         let neighbors = Address { block: 3, offset: 2 };
         let vector = Address { block: 3, offset: 1 };
-        let shape = Shape::new(2, 1, false);
+        let shape = Shape::new(2, 1, false, 2);
         let code: Vec<u8> = (0..shape.code_bytes as u8).collect();
+        let filter = [Some(-7), None];
         let mut bytes = Vec::new();
-        encode_element(2, tid, neighbors, vector, &code, &mut bytes);
+        encode_element(2, tid, neighbors, vector, &code, &filter, &mut bytes);
         let element = Element::decode(&bytes, shape).unwrap();
         assert_eq!((element.level(), element.heap_tid(), element.neighbors(), element.vector()), (2, tid, neighbors, vector));
         assert!(!element.duplicates().is_valid());
         assert_eq!(element.code(), code);
-        assert!(Element::decode(&bytes, Shape::new(2, 2, false)).is_err(), "an element read with another code size is refused");
+        assert_eq!(element.filter_values().to_vec(), filter);
+        assert!(Element::decode(&bytes, Shape::new(2, 2, false, 2)).is_err(), "an element read with another code size is refused");
+        assert!(Element::decode(&bytes, Shape::new(2, 1, false, 1)).is_err(), "an element read with other filter columns is refused");
         let head = Address { block: 5, offset: 7 };
         assert!(element.has_rows());
         set_element_duplicates(&mut bytes, head);
@@ -768,9 +787,10 @@ mod tests {
         set_element_duplicate_count(&mut bytes, 40);
         let element = Element::decode(&bytes, shape).unwrap();
         assert_eq!((element.duplicate_count(), element.has_rows()), (40, true));
-        reuse_element(&mut bytes, 1, tid, &code);
+        reuse_element(&mut bytes, 1, tid, &code, &[None, Some(i64::MAX)]);
         let element = Element::decode(&bytes, shape).unwrap();
         assert_eq!((element.level(), element.duplicates(), element.duplicate_count(), element.vector()), (1, head, 0, vector));
+        assert_eq!(element.filter_values().to_vec(), [None, Some(i64::MAX)]);
 
         encode_vector_chunk(&[1.0, -2.5], head, &mut bytes);
         let chunk = VectorChunk::decode(&bytes).unwrap();
@@ -795,8 +815,8 @@ mod tests {
     fn a_full_vector_chunk_fills_an_empty_page() {
         let bytes = VECTOR_HEADER_BYTES + 4 * VECTOR_CHUNK;
         assert!(bytes.next_multiple_of(8) + 4 <= 8192 - 24 - 8 && bytes + 4 > MAX_ITEM_BYTES, "one float more would not fit");
-        assert!(!Shape::new(MAX_DIMENSIONS, 1, false).one_chunk_each() && Shape::new(2000, 2, false).one_chunk_each());
-        let sparse = Shape::new(1_000_000, 0, true);
+        assert!(!Shape::new(MAX_DIMENSIONS, 1, false, 0).one_chunk_each() && Shape::new(2000, 2, false, 0).one_chunk_each());
+        let sparse = Shape::new(1_000_000, 0, true, 0);
         assert!(!sparse.one_chunk_each() && sparse.first_chunk_usually_whole() && sparse.max_floats().div_ceil(VECTOR_CHUNK) == 16);
     }
 

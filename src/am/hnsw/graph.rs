@@ -14,6 +14,7 @@ use super::format::{
     self, Address, Element, ElementState, MetaPage, Neighbors, Shape, StoredVerdict, VectorChunk, GRAPH_PAGE,
     META_BLOCK, META_BYTES, META_PAGE, VECTOR_CHUNK,
 };
+use crate::am::filter::ScanFilter;
 use crate::storage::{corrupted, item_space, BlockNumber, Index, PageRef, PinnedPages, WalRecord, INVALID_BLOCK};
 
 /// Reads and decodes the meta page.
@@ -104,6 +105,20 @@ impl PageGraph {
         counters.estimates += self.estimates_computed;
         counters.neighbor_lists += self.lists_read;
         counters.pages += self.pages.pins_taken();
+    }
+
+    /// Whether a scan may return the element at `node`: it is live and its
+    /// filter values meet `filter` (the values, like the code, are
+    /// immutable parts of the element).
+    pub fn may_return(&mut self, node: Address, filter: Option<&ScanFilter>) -> bool {
+        self.with_element(node, |element| {
+            element.state() == ElementState::Live && filter.is_none_or(|filter| filter.accepts(element.filter_values()))
+        })
+    }
+
+    /// The element's filter values.
+    pub fn filter_values(&mut self, node: Address) -> Vec<Option<i64>> {
+        self.with_element(node, |element| element.filter_values().to_vec())
     }
 
     pub fn params(meta: &MetaPage) -> HnswParams {
@@ -447,6 +462,8 @@ pub struct NewElement<'a> {
     pub heap_tid: Address,
     pub vector: &'a [f32],
     pub code: &'a [u8],
+    /// The values of its filter columns (empty without).
+    pub filter: &'a [Option<i64>],
     pub level: usize,
 }
 
@@ -538,7 +555,7 @@ fn reuse_free_slot(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> Opti
             };
             format::write_vector_chunk(vector_bytes, &stored);
         }
-        format::reuse_element(record.page(slots[0]).item_mut(slot.offset).expect("checked"), level, new.heap_tid, new.code);
+        format::reuse_element(record.page(slots[0]).item_mut(slot.offset).expect("checked"), level, new.heap_tid, new.code, new.filter);
         format::clear_layers(record.page(slots[2]).item_mut(slot.neighbors.offset).expect("read above"), m);
         record.commit();
         if block != meta.free_block {
@@ -576,7 +593,7 @@ fn append_element(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> Addre
     let mut append = Append::start(index, needed);
     let vector_at = append.add(index, &vector_bytes);
     let neighbors_at = append.add(index, &neighbor_bytes);
-    format::encode_element(new.level, new.heap_tid, neighbors_at, vector_at, new.code, &mut bytes);
+    format::encode_element(new.level, new.heap_tid, neighbors_at, vector_at, new.code, new.filter, &mut bytes);
     let address = append.add(index, &bytes);
     append.commit();
     address

@@ -19,6 +19,7 @@ use vector_core::hnsw::{self, EstimateQuery, Graph, LevelGenerator};
 use super::format::{Address, UPDATE_LOCK};
 use super::duplicates::add_duplicate;
 use super::graph::{add_element, read_encoder, read_meta, NewElement, PageGraph};
+use crate::am::filter::row_filter_values;
 use crate::am::inserted_row;
 use crate::storage::Index;
 
@@ -44,15 +45,16 @@ pub unsafe extern "C-unwind" fn aminsert(
     // SAFETY: PostgreSQL's arguments.
     let Some((vector, heap_tid)) = (unsafe { inserted_row(index_relation, values, is_null, heap_tid) }) else { return false };
     let index = unsafe { Index::from_raw(index_relation) };
+    let filter = unsafe { row_filter_values(index_relation, values, is_null) };
     let metric = read_meta(&index).metric.metric();
     if let Some(vector) = metric.prepare(vector.as_slice()) {
-        insert_vector(&index, heap_tid, &vector);
+        insert_vector(&index, heap_tid, &vector, &filter);
     }
     false
 }
 
-/// Adds one prepared vector to the index on disk.
-pub fn insert_vector(index: &Index, heap_tid: Address, vector: &[f32]) {
+/// Adds one prepared vector, with its row's filter values, to the index on disk.
+pub fn insert_vector(index: &Index, heap_tid: Address, vector: &[f32], filter: &[Option<i64>]) {
     let _update = index.lock_pseudo_page(UPDATE_LOCK, false);
     let meta = read_meta(index);
     if !meta.shape().holds(vector) {
@@ -75,10 +77,12 @@ pub fn insert_vector(index: &Index, heap_tid: Address, vector: &[f32]) {
     };
     let own_score = metric.score_fn()(vector, vector);
     let original = plan.as_ref().and_then(|plan| plan.exact_duplicate(&mut graph, vector, own_score));
+    // A row joins an element only if the filter values are the same too.
+    let original = original.filter(|&original| filter.is_empty() || graph.filter_values(original) == filter);
     if original.is_some_and(|original| add_duplicate(index, meta.shape(), original, heap_tid)) {
         return;
     }
     let code = encoder.map(|encoder| encoder.encode(vector)).unwrap_or_default();
-    let (node, level) = add_element(index, &meta, &NewElement { heap_tid, vector, code: &code, level });
+    let (node, level) = add_element(index, &meta, &NewElement { heap_tid, vector, code: &code, filter, level });
     hnsw::link_planned(&mut graph, &params, node, vector, level, plan, &mut visited);
 }

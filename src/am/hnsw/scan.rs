@@ -1,10 +1,19 @@
 //! Index scans: `ORDER BY embedding <-> $1 LIMIT k`.
 //!
 //! The first amgettuple runs the search (greedy descent, then an ef_search
-//! wide search on layer 0) and keeps the results; later calls hand them out
-//! nearest first. With hnsw.iterative_scan on, a scan that runs out (a
-//! selective WHERE clause discarding rows) searches again with a doubled ef,
-//! up to hnsw.max_scan_tuples, skipping rows already returned.
+//! wide search on layer 0, `vector_core::hnsw::ResumableSearch`) and keeps
+//! its first batch; later calls hand the rows out nearest first. When the
+//! executor wants more, the search resumes where it stopped for another
+//! batch: always when the index evaluates WHERE conditions on filter
+//! columns (`am::filter`: elements that fail them are walked through, never
+//! returned, so the scan ends only when the reachable graph does), and
+//! otherwise with hnsw.iterative_scan on (a WHERE clause the executor
+//! checks discarding rows), up to hnsw.max_scan_tuples elements met.
+//!
+//! Between two batches the scan keeps addresses of elements, and no lock:
+//! VACUUM may free one of them, and an insert reuse its slot, meanwhile. The
+//! search then walks the new element's links, and may return its row, which
+//! the executor skips as newer than the scan's MVCC snapshot (`am::scan`).
 //!
 //! A query with no direction (`<-> NULL`, or a zero vector under cosine)
 //! orders nothing: every row has the same (NULL or NaN) distance, so the
@@ -15,18 +24,18 @@
 //! searches before it frees the slots of deleted elements, never for an
 //! idle cursor.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use vector_core::check_same_dimensions;
-use vector_core::hnsw::{knn_search, knn_search_estimated, EstimateQuery, Graph, HashVisited, SearchCounters};
+use vector_core::hnsw::{EstimateQuery, HashVisited, ResumableSearch, SearchQuery};
 
 use super::{counters, duplicates};
 use super::format::{Address, Element, ElementState, Shape, GRAPH_PAGE, SCAN_LOCK};
 use super::graph::{read_encoder, read_meta, PageGraph};
-use super::counters::ScanCounters;
 use super::options::{IterativeScan, EF_SEARCH, ITERATIVE_SCAN, MAX_SCAN_TUPLES, SCAN_MEM_MULTIPLIER};
+use crate::am::filter::ScanFilter;
 use crate::am::scan;
 use crate::storage::{BlockNumber, Index};
 use crate::types::OrRaise;
@@ -35,41 +44,24 @@ use crate::types::OrRaise;
 enum Phase {
     #[default]
     NotStarted,
-    /// Graph searches for this prepared query, walked by code estimates
-    /// when the index has codes; `exhausted` once a search found fewer
-    /// than ef elements (it saw the whole reachable graph).
-    Searching { query: Query, ef: usize, exhausted: bool },
-    /// A query with no direction: every element, from this page on.
-    EveryElement { next_block: BlockNumber, shape: Shape },
-}
-
-/// A query vector, prepared against the index's codes if it has them.
-enum Query {
-    Exact(Vec<f32>),
-    Estimated(EstimateQuery),
+    /// The graph search, one batch at a time, for rows that meet `filter`.
+    Searching { search: Box<ResumableSearch<PageGraph>>, filter: Option<ScanFilter> },
+    /// A query with no direction: every element that meets `filter`,
+    /// from this page on.
+    EveryElement { next_block: BlockNumber, shape: Shape, filter: Option<ScanFilter> },
 }
 
 struct ScanState {
     phase: Phase,
     /// Found but not yet returned, nearest first.
     pending: VecDeque<Address>,
-    /// Heap TIDs already queued, so a wider search does not repeat them.
-    returned: HashSet<Address>,
     /// The largest distance queued so far (strict_order returns nothing closer).
     last_score: f32,
-    /// What the last search held in memory, by [`search_memory`].
-    search_bytes: usize,
 }
 
 impl Default for ScanState {
     fn default() -> Self {
-        Self {
-            phase: Phase::NotStarted,
-            pending: VecDeque::new(),
-            returned: HashSet::new(),
-            last_score: f32::NEG_INFINITY,
-            search_bytes: 0,
-        }
+        Self { phase: Phase::NotStarted, pending: VecDeque::new(), last_score: f32::NEG_INFINITY }
     }
 }
 
@@ -102,7 +94,7 @@ pub unsafe extern "C-unwind" fn amendscan(scan: pg_sys::IndexScanDesc) {
     unsafe { *scan::state::<ScanState>(scan) = ScanState::default() };
 }
 
-/// Reads the query and runs the first search.
+/// Reads the query and the filter, and runs the first search.
 fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState) {
     counters::start_scan();
     let meta = read_meta(index);
@@ -112,16 +104,19 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
         }
         meta.metric.metric().prepare(query.as_slice())
     });
+    let filter = ScanFilter::of_scan(scan);
     match query {
         Some(Some(vector)) => {
             let metric = meta.metric.metric();
             let estimated = read_encoder(index, &meta).and_then(|encoder| EstimateQuery::new(&encoder, &vector, metric));
-            let query = estimated.map_or(Query::Exact(vector), Query::Estimated);
-            state.phase = Phase::Searching { query, ef: EF_SEARCH.get() as usize, exhausted: false };
-            search(index, state);
+            let query = estimated.map_or(SearchQuery::Exact(vector), SearchQuery::Estimated);
+            let graph = PageGraph::open(*index, &meta);
+            let search = Box::new(ResumableSearch::new(&graph, query, EF_SEARCH.get() as usize));
+            state.phase = Phase::Searching { search, filter };
+            search_batch(index, state);
         }
         // NULL, or a zero vector that has no cosine direction
-        Some(None) | None => state.phase = Phase::EveryElement { next_block: 1, shape: meta.shape() },
+        Some(None) | None => state.phase = Phase::EveryElement { next_block: 1, shape: meta.shape(), filter },
     }
 }
 
@@ -129,48 +124,42 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
 fn find_more(index: &Index, state: &mut ScanState) -> bool {
     match &mut state.phase {
         Phase::NotStarted => false,
-        Phase::EveryElement { next_block, shape } => {
+        Phase::EveryElement { next_block, shape, filter } => {
             if *next_block >= index.block_count() {
                 return false;
             }
-            queue_page(index, *next_block, *shape, &mut state.pending);
+            queue_page(index, *next_block, *shape, filter.as_ref(), &mut state.pending);
             *next_block += 1;
             true
         }
-        // With iterative scans on, a search with twice the ef.
-        Phase::Searching { ef, exhausted, .. } => {
-            if !may_widen(*ef, *exhausted, state.search_bytes) {
-                return false;
-            }
-            *ef = (*ef * 2).min(MAX_SCAN_TUPLES.get().max(1) as usize);
-            search(index, state);
-            true
-        }
+        Phase::Searching { search, filter } => may_go_on(search, filter.is_some(), state.pending.len()) && search_batch(index, state),
     }
 }
 
-/// Whether an iterative scan runs a wider search after one with `ef` that
-/// held `search_bytes`: while it found ef rows, stays within
-/// `hnsw.max_scan_tuples`, and the next search (twice as wide) within
-/// `work_mem` × `hnsw.scan_mem_multiplier`.
-fn may_widen(ef: usize, exhausted: bool, search_bytes: usize) -> bool {
+/// Whether a scan whose first batch did not give the executor all the rows
+/// it wanted searches on: always when the index evaluates WHERE conditions
+/// (the walk then ends only when the reachable graph does); otherwise only
+/// with hnsw.iterative_scan on, while the search has met fewer than
+/// `hnsw.max_scan_tuples` elements and holds less than `work_mem` ×
+/// `hnsw.scan_mem_multiplier`.
+fn may_go_on(search: &ResumableSearch<PageGraph>, filtered: bool, rows_queued: usize) -> bool {
+    if filtered {
+        return true;
+    }
     ITERATIVE_SCAN.get() != IterativeScan::Off
-        && !exhausted
-        && ef < MAX_SCAN_TUPLES.get().max(1) as usize
-        && 2 * search_bytes <= scan_memory_limit()
+        && search.discovered() < MAX_SCAN_TUPLES.get().max(1) as u64
+        && search_memory(search.visited(), search.held(), rows_queued) <= scan_memory_limit()
 }
 
-/// What a search holds besides its visited set, per element it scores: a
-/// candidate entry (a score and an address, 12 bytes); and per row the scan
-/// has queued, its TID in `returned` and `pending` (with the hash table's
-/// slack).
-const BYTES_PER_SCORED: usize = 12;
-const BYTES_PER_ROW: usize = 32;
+/// What a search holds besides its visited set: an entry (a score, an
+/// address and a flag, 16 bytes) per element discovered and not handed out
+/// yet, and per row the scan has queued, its TID.
+const BYTES_PER_HELD: usize = 16;
+const BYTES_PER_ROW: usize = 8;
 
-/// The memory a search held: its visited set, its candidates (from
-/// `counters`), and the rows the scan has queued.
-fn search_memory(visited: &HashVisited<Address>, counters: &ScanCounters, rows_queued: usize) -> usize {
-    visited.memory_bytes() + (counters.distances + counters.estimates) as usize * BYTES_PER_SCORED + rows_queued * BYTES_PER_ROW
+/// The memory a search holds.
+fn search_memory(visited: &HashVisited<Address>, held: usize, rows_queued: usize) -> usize {
+    visited.memory_bytes() + held * BYTES_PER_HELD + rows_queued * BYTES_PER_ROW
 }
 
 /// `work_mem` × `hnsw.scan_mem_multiplier`, in bytes: what an iterative
@@ -181,57 +170,42 @@ fn scan_memory_limit() -> usize {
     (work_mem * SCAN_MEM_MULTIPLIER.get()) as usize
 }
 
-/// Searches with the current ef and queues the results not yet returned.
-fn search(index: &Index, state: &mut ScanState) {
-    let Phase::Searching { query, ef, exhausted } = &mut state.phase else { return };
+/// Searches the next batch and queues its rows; false when the search has
+/// nothing left.
+fn search_batch(index: &Index, state: &mut ScanState) -> bool {
+    let Phase::Searching { search, filter } = &mut state.phase else { return false };
     let meta = read_meta(index);
     let mut graph = PageGraph::open(*index, &meta);
-    let mut visited = graph.new_visited();
-    let mut found = {
+    let batch = {
         // Slots VACUUM frees are not reused while a search may walk them.
         let _searching = index.lock_pseudo_page(SCAN_LOCK, false);
-        match query {
-            Query::Exact(vector) => knn_search(&mut graph, vector, *ef, &mut visited),
-            Query::Estimated(query) => knn_search_estimated(&mut graph, query, *ef, &mut visited, &mut SearchCounters::default()),
-        }
+        search.next_batch(&mut graph, |graph, node| graph.may_return(node, filter.as_ref()))
     };
     counters::count(|c| {
         c.searches += 1;
-        c.ef = c.ef.max(*ef as u64);
+        c.ef = EF_SEARCH.get() as u64;
         graph.count_into(c);
     });
-    let mut this_search = ScanCounters::default();
-    graph.count_into(&mut this_search);
-    state.search_bytes = search_memory(&visited, &this_search, state.returned.len() + found.len());
-    *exhausted = found.len() < *ef;
-    let iterative = ITERATIVE_SCAN.get();
-    let wider_search_follows = may_widen(*ef, *exhausted, state.search_bytes);
-    if wider_search_follows {
-        // The far end of a result list is the least reliable; the next,
-        // wider search finds those rows again, and more accurately.
-        found.truncate(ef.div_ceil(2));
+    if batch.is_empty() {
+        return false;
     }
-    let strict = iterative == IterativeScan::StrictOrder;
+    let strict = ITERATIVE_SCAN.get() == IterativeScan::StrictOrder;
     let mut heap_tids = Vec::new();
-    for candidate in found {
+    for candidate in batch {
         if strict && candidate.distance < state.last_score {
             continue; // returning it now would break the order
         }
         heap_tids.clear();
-        if !graph.live_heap_tids(candidate.node, &mut heap_tids) {
-            continue;
-        }
-        for &heap_tid in &heap_tids {
-            if state.returned.insert(heap_tid) {
-                state.pending.push_back(heap_tid);
-                state.last_score = state.last_score.max(candidate.distance);
-            }
+        if graph.live_heap_tids(candidate.node, &mut heap_tids) {
+            state.pending.extend(&heap_tids);
+            state.last_score = state.last_score.max(candidate.distance);
         }
     }
+    true
 }
 
 /// Queues the heap TIDs of the live elements on one page.
-fn queue_page(index: &Index, block: BlockNumber, shape: Shape, pending: &mut VecDeque<Address>) {
+fn queue_page(index: &Index, block: BlockNumber, shape: Shape, filter: Option<&ScanFilter>, pending: &mut VecDeque<Address>) {
     let mut heap_tids = Vec::new();
     let mut chains = Vec::new();
     {
@@ -239,7 +213,8 @@ fn queue_page(index: &Index, block: BlockNumber, shape: Shape, pending: &mut Vec
         let page = page.page();
         for offset in 1..=page.max_offset() {
             let element = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok());
-            if let Some(element) = element.filter(|e| e.state() == ElementState::Live) {
+            let returned = |e: &Element<'_>| e.state() == ElementState::Live && filter.is_none_or(|f| f.accepts(e.filter_values()));
+            if let Some(element) = element.filter(returned) {
                 heap_tids.extend(Some(element.heap_tid()).filter(Address::is_valid));
                 chains.push(element.duplicates());
             }

@@ -26,6 +26,6 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         let rel = pg_sys::index_open((*(*path).indexinfo).indexoid, pg_sys::NoLock as i32);
         let lists = read_meta(&Index::from_raw(rel)).lists.max(1);
         pg_sys::index_close(rel, pg_sys::NoLock as i32);
-        args.estimate(PROBES.get() as f64 / lists as f64, ITERATIVE_SCAN.get() != IterativeScan::Off);
+        args.estimate(PROBES.get() as f64 / lists as f64, 1.0, ITERATIVE_SCAN.get() != IterativeScan::Off);
     }
 }
