@@ -17,7 +17,7 @@ extension_sql_file!("../sql/vector_ext.sql", name = "vector_ext", finalize);
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     am::hnsw::options::init();
-    am::hnsw::paths::init();
+    am::paths::init();
     am::ivfflat::options::init();
     storage::faults::init();
 }

@@ -5,7 +5,8 @@
 Connects through the libpq environment (PGHOST, PGPORT, PGUSER, PGDATABASE) of
 the throwaway cluster, where `CREATE EXTENSION vector_ext` has been run.
 Creates table stress_<am> (id bigint primary key, cat int, embedding
-vector(32)) with 4,000 rows and its index, then for SECONDS runs at once:
+vector(32)) with 4,000 rows and its index (hnsw on (embedding, cat)), then
+for SECONDS runs at once:
   - 2 inserters (one row per statement, new ids),
   - 1 deleter and 1 updater of the vector column (one existing row per
     statement: no transaction ever waits on two row locks, so a deadlock can
@@ -14,7 +15,9 @@ vector(32)) with 4,000 rows and its index, then for SECONDS runs at once:
     session holds an index-scan cursor open and idle (VACUUM must not wait),
   - 3 searchers: ORDER BY embedding <-> q LIMIT 10 with enable_seqscan off,
     plain, iterative (relaxed_order) and filtered (WHERE cat = k, iterative),
-    plus, for ivfflat, probes = lists (which must be exact).
+    plus, for hnsw, whose index has cat as a filter column, WHERE cat = k
+    and WHERE cat IN (k, k + 1) without iterative scans (the walk applies
+    them), and for ivfflat, probes = lists (which must be exact).
 Every search runs in a REPEATABLE READ transaction and is checked against an
 exact scan in the same snapshot (SET LOCAL enable_indexscan = off): each
 returned row is visible and returned once, its reported distance is the exact
@@ -195,35 +198,44 @@ def vacuum(conn, rng):
 
 
 # Search kinds: settings for the index query, whether the result must come in
-# distance order, whether it must hold min(10, matching rows), filtered or not.
+# distance order, whether it must hold min(10, matching rows), and its WHERE
+# (on cat, or none). The hnsw index has cat as a filter column, so its
+# filtered searches evaluate the WHERE inside the walk and must be complete
+# without iterative scans.
+EQUAL = "cat = %(cat)s"
+IN_LIST = "cat IN (%(cat)s, %(cat2)s)"
 SEARCHES = {
     "hnsw": {
-        "plain": ("SET LOCAL hnsw.ef_search = 40", True, False, False),
+        "plain": ("SET LOCAL hnsw.ef_search = 40", True, False, None),
         # ef_search 10 for LIMIT 10: dead rows make the scan iterate.
         "iterative": ("SET LOCAL hnsw.ef_search = 10; SET LOCAL hnsw.iterative_scan = relaxed_order;"
-                      " SET LOCAL hnsw.max_scan_tuples = 1000000", False, True, False),
+                      " SET LOCAL hnsw.max_scan_tuples = 1000000", False, True, None),
         "filtered": ("SET LOCAL hnsw.ef_search = 40; SET LOCAL hnsw.iterative_scan = relaxed_order;"
-                     " SET LOCAL hnsw.max_scan_tuples = 1000000", False, True, True),
+                     " SET LOCAL hnsw.max_scan_tuples = 1000000", False, True, EQUAL),
+        "filter column": ("SET LOCAL hnsw.ef_search = 10", False, True, EQUAL),
+        "filter column IN": ("SET LOCAL hnsw.ef_search = 10", False, True, IN_LIST),
     },
     "ivfflat": {
-        "plain": (f"SET LOCAL ivfflat.probes = {IVFFLAT_PLAIN_PROBES}", True, False, False),
-        "all lists": (f"SET LOCAL ivfflat.probes = {LISTS}", True, True, False),
+        "plain": (f"SET LOCAL ivfflat.probes = {IVFFLAT_PLAIN_PROBES}", True, False, None),
+        "all lists": (f"SET LOCAL ivfflat.probes = {LISTS}", True, True, None),
         "iterative": ("SET LOCAL ivfflat.probes = 1; SET LOCAL ivfflat.iterative_scan = relaxed_order",
-                      False, True, False),
+                      False, True, None),
         "filtered": ("SET LOCAL ivfflat.probes = 1; SET LOCAL ivfflat.iterative_scan = relaxed_order",
-                     False, True, True),
+                     False, True, EQUAL),
     },
 }[AM]
 
 
 def search(conn, rng):
     kind = list(SEARCHES)[int(rng.integers(len(SEARCHES)))]
-    settings, ordered, complete, filtered = SEARCHES[kind]
+    settings, ordered, complete, condition = SEARCHES[kind]
     q = vec(rng)
     cat = int(rng.integers(CATEGORIES))
-    where = "WHERE cat = %(cat)s" if filtered else ""
+    cat2 = (cat + 1) % CATEGORIES
+    cats = {cat, cat2} if condition == IN_LIST else {cat}
+    where = f"WHERE {condition}" if condition else ""
     query = f"SELECT id, embedding <-> %(q)s::vector FROM {TABLE} {where} ORDER BY embedding <-> %(q)s::vector LIMIT 10"
-    params = {"q": q, "cat": cat}
+    params = {"q": q, "cat": cat, "cat2": cat2}
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         conn.execute("SET LOCAL enable_seqscan = off")
@@ -238,7 +250,7 @@ def search(conn, rng):
             f"SELECT id, cat, embedding <-> %(q)s::vector FROM {TABLE} WHERE id = ANY(%(ids)s)",
             {"q": q, "ids": ids})}
         matching = conn.execute(f"SELECT count(*) FROM {TABLE} {where}", params).fetchone()[0]
-    what = f"{kind} search q={q} cat={cat}"
+    what = f"{kind} search q={q} cats={sorted(cats)}"
     if len(set(ids)) != len(ids):
         problem("a row returned twice", f"{what}: {ids}")
     for i, d in got:
@@ -246,7 +258,7 @@ def search(conn, rng):
             problem("a row returned that is not visible in the snapshot (deleted or never committed)", f"{what}: id {i}")
         elif rows[i][1] != d:
             problem("a reported distance differs from the row's exact distance", f"{what}: id {i}: {d} vs {rows[i][1]}")
-        elif filtered and rows[i][0] != cat:
+        elif condition and rows[i][0] not in cats:
             problem("a row returned that fails the filter", f"{what}: id {i} has cat {rows[i][0]}")
     distances = [d for _, d in got]
     if ordered and distances != sorted(distances):
@@ -270,7 +282,7 @@ def setup():
         with conn.cursor().copy(f"COPY {TABLE} (id, cat, embedding) FROM STDIN") as copy:
             for i in range(1, ROWS + 1):
                 copy.write_row((i, int(rng.integers(CATEGORIES)), vec(rng)))
-        using = ("hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)" if AM == "hnsw"
+        using = ("hnsw (embedding vector_l2_ops, cat) WITH (m = 16, ef_construction = 64)" if AM == "hnsw"
                  else f"ivfflat (embedding vector_l2_ops) WITH (lists = {LISTS})")
         conn.execute(f"CREATE INDEX {TABLE}_embedding_idx ON {TABLE} USING {using}")
         conn.execute(f"ANALYZE {TABLE}")
@@ -279,6 +291,8 @@ def setup():
             f"EXPLAIN SELECT id FROM {TABLE} WHERE cat = 3 ORDER BY embedding <-> %s::vector LIMIT 10", (vec(rng),)))
         check(f"the searches run as scans of {TABLE}_embedding_idx", f"Index Scan using {TABLE}_embedding_idx" in plan,
               plan.replace("\n", " | "))
+        if AM == "hnsw":
+            check("the hnsw index evaluates WHERE cat = 3 itself", "Index Cond: (cat = 3)" in plan, plan.replace("\n", " | "))
 
 
 def run():

@@ -1,6 +1,6 @@
 //! The IndexAmRoutine both access methods hand PostgreSQL: the same
-//! capabilities (ordered by an ORDER BY operator, one key column, no
-//! strategies), only the callbacks differ.
+//! capabilities (ordered by an ORDER BY operator on the first key column,
+//! filter columns after it), only the callbacks differ.
 
 use pgrx::pg_sys;
 use pgrx::PgBox;
@@ -47,9 +47,10 @@ pub(crate) use routine_of_submodules;
 
 /// The routine: support functions 1 (distance) and 2 (norm, for cosine),
 /// ORDER BY operators only, no key needed (a scan with none reads every
-/// row), VACUUM's bulk delete may run in parallel workers. Every flag not
-/// set here is false: no order of its own, no uniqueness, one column, no
-/// NULL searches, no parallel scans.
+/// row), filter columns after the vector (`am::filter`) with `IN (...)`
+/// conditions on them as `= ANY(array)` keys, VACUUM's bulk delete may run
+/// in parallel workers. Every flag not set here is false: no order of its
+/// own, no uniqueness, no NULL searches, no parallel scans.
 pub(crate) fn routine(callbacks: Callbacks) -> PgBox<pg_sys::IndexAmRoutine> {
     // SAFETY: a new, zeroed IndexAmRoutine node.
     let mut am = unsafe { PgBox::<pg_sys::IndexAmRoutine>::alloc_node(pg_sys::NodeTag::T_IndexAmRoutine) };
@@ -57,6 +58,8 @@ pub(crate) fn routine(callbacks: Callbacks) -> PgBox<pg_sys::IndexAmRoutine> {
     am.amsupport = 2;
     am.amcanorderbyop = true;
     am.amoptionalkey = true;
+    am.amcanmulticol = true;
+    am.amsearcharray = true;
     am.amparallelvacuumoptions = pg_sys::VACUUM_OPTION_PARALLEL_BULKDEL as u8;
     am.amkeytype = pg_sys::InvalidOid;
 
@@ -75,3 +78,4 @@ pub(crate) fn routine(callbacks: Callbacks) -> PgBox<pg_sys::IndexAmRoutine> {
     am.amendscan = callbacks.amendscan;
     am.into_pg_boxed()
 }
+

@@ -9,6 +9,7 @@ pub mod hnsw;
 pub mod ivfflat;
 mod key;
 mod opclass;
+pub(crate) mod paths;
 mod scan;
 mod validate;
 mod verify;

@@ -74,11 +74,12 @@ macro_rules! begin_and_rescan {
 pub(crate) use begin_and_rescan;
 
 /// Hands the executor `heap_tid` as the scan's next row; returns true, as
-/// amgettuple then does. Rows come in the index's distance order and need
-/// no recheck.
-pub(crate) fn return_row(scan: &mut pg_sys::IndexScanDescData, heap_tid: Address) -> bool {
+/// amgettuple then does. Rows come in the index's distance order; the
+/// executor rechecks the WHERE conditions the index evaluated when they
+/// were `lossy` (see `am::filter`).
+pub(crate) fn return_row(scan: &mut pg_sys::IndexScanDescData, heap_tid: Address, lossy: bool) -> bool {
     pgrx::itemptr::item_pointer_set_all(&mut scan.xs_heaptid, heap_tid.block, heap_tid.offset);
-    scan.xs_recheck = false;
+    scan.xs_recheck = lossy;
     scan.xs_recheckorderby = false;
     true
 }

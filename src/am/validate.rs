@@ -1,7 +1,7 @@
 //! amvalidate: an operator class of hnsw or ivfflat either orders by a
 //! distance (ORDER BY operators only, support function 1 the distance and
 //! an optional 2, the norm) or is a filter column's (search operators with
-//! btree's strategies 1 to 5, no support functions; hnsw's integer_ops).
+//! strategies 1 to 7, no support functions; see `am::filter`).
 
 use pgrx::prelude::*;
 use pgrx::pg_sys;
@@ -13,7 +13,7 @@ pub unsafe extern "C-unwind" fn amvalidate(opclass: pg_sys::Oid) -> bool {
               ops AS (SELECT amoppurpose, amopstrategy FROM pg_amop, family WHERE amopfamily = opcfamily),
               procs AS (SELECT amprocnum FROM pg_amproc, family WHERE amprocfamily = opcfamily)
          SELECT CASE WHEN EXISTS (SELECT FROM ops WHERE amoppurpose = 's')
-             THEN (SELECT count(*) FROM ops WHERE amoppurpose <> 's' OR amopstrategy NOT BETWEEN 1 AND 5)
+             THEN (SELECT count(*) FROM ops WHERE amoppurpose <> 's' OR amopstrategy NOT BETWEEN 1 AND 7)
                 + (SELECT count(*) FROM procs)
              ELSE (SELECT count(*) FROM procs WHERE amprocnum NOT IN (1, 2))
                 + (SELECT count(*) FROM ops WHERE amoppurpose <> 'o')

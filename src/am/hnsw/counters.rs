@@ -14,7 +14,7 @@ pub struct ScanCounters {
     /// Batches of the graph search: one, or more when the scan resumed it
     /// (filter columns, iterative scans).
     pub searches: u64,
-    /// The ef_search of its batches.
+    /// The ef of its widest batch (ef_search, doubled for each batch after the first).
     pub ef: u64,
     /// Exact distances computed.
     pub distances: u64,

@@ -725,6 +725,7 @@ mod tests {
             free_block: INVALID_BLOCK,
             code_bits: 2,
             rotation_seed: 0x1234_5678_9abc_def0,
+            filter_columns: 3,
         };
         let mut bytes = [0u8; META_BYTES];
         meta.encode(&mut bytes);

@@ -9,20 +9,18 @@
 //! - `scan.rs`    ORDER BY distance LIMIT k, and iterative scans
 //! - `vacuum.rs`  removing dead rows and repairing the graph
 //! - `cost.rs`    the planner's estimate
-//! - `paths.rs`   `IN (...)` on filter columns as index conditions (a planner hook)
 //! - `verify.rs`  hnsw_verify(), an amcheck-style consistency check
 //! - `counters.rs` hnsw_last_scan(), what the last scan did
 //! - `options.rs` m, ef_construction and the hnsw.* settings
 
 mod build;
-mod cost;
+pub(crate) mod cost;
 mod counters;
 mod duplicates;
 pub mod format;
 mod graph;
 mod insert;
 pub mod options;
-pub(crate) mod paths;
 mod scan;
 mod vacuum;
 mod verify;
@@ -32,12 +30,7 @@ use pgrx::pg_sys;
 
 use super::{handler, opclass_metric, report_progress};
 
-/// hnsw also takes filter columns after the vector (`am::filter`), with
-/// `IN (...)` conditions as `= ANY(array)` keys.
 #[pg_extern(sql = false)]
 fn hnsw_handler(_fcinfo: pg_sys::FunctionCallInfo) -> PgBox<pg_sys::IndexAmRoutine> {
-    let mut routine = handler::routine_of_submodules!();
-    routine.amcanmulticol = true;
-    routine.amsearcharray = true;
-    routine
+    handler::routine_of_submodules!()
 }

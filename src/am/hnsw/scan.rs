@@ -3,8 +3,9 @@
 //! The first amgettuple runs the search (greedy descent, then an ef_search
 //! wide search on layer 0, `vector_core::hnsw::ResumableSearch`) and keeps
 //! its first batch; later calls hand the rows out nearest first. When the
-//! executor wants more, the search resumes where it stopped for another
-//! batch: always when the index evaluates WHERE conditions on filter
+//! executor wants more, the search resumes where it stopped for another,
+//! twice as wide batch (`ResumableSearch`: a batch that may be followed by
+//! another hands out only the nearer half of its results): always when the index evaluates WHERE conditions on filter
 //! columns (`am::filter`: elements that fail them are walked through, never
 //! returned, so the scan ends only when the reachable graph does), and
 //! otherwise with hnsw.iterative_scan on (a WHERE clause the executor
@@ -57,11 +58,13 @@ struct ScanState {
     pending: VecDeque<Address>,
     /// The largest distance queued so far (strict_order returns nothing closer).
     last_score: f32,
+    /// Whether the executor rechecks the rows (`ScanFilter::lossy`).
+    lossy: bool,
 }
 
 impl Default for ScanState {
     fn default() -> Self {
-        Self { phase: Phase::NotStarted, pending: VecDeque::new(), last_score: f32::NEG_INFINITY }
+        Self { phase: Phase::NotStarted, pending: VecDeque::new(), last_score: f32::NEG_INFINITY, lossy: false }
     }
 }
 
@@ -79,7 +82,7 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _directi
     loop {
         if let Some(heap_tid) = state.pending.pop_front() {
             counters::count(|c| c.rows += 1);
-            return scan::return_row(scan, heap_tid);
+            return scan::return_row(scan, heap_tid, state.lossy);
         }
         if !find_more(&index, state) {
             return false;
@@ -105,6 +108,7 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
         meta.metric.metric().prepare(query.as_slice())
     });
     let filter = ScanFilter::of_scan(scan);
+    state.lossy = filter.as_ref().is_some_and(ScanFilter::lossy);
     match query {
         Some(Some(vector)) => {
             let metric = meta.metric.metric();
@@ -176,14 +180,17 @@ fn search_batch(index: &Index, state: &mut ScanState) -> bool {
     let Phase::Searching { search, filter } = &mut state.phase else { return false };
     let meta = read_meta(index);
     let mut graph = PageGraph::open(*index, &meta);
+    let ef = search.ef();
+    // Whether the scan may resume for another batch (see `may_go_on`).
+    let more_may_follow = filter.is_some() || ITERATIVE_SCAN.get() != IterativeScan::Off;
     let batch = {
         // Slots VACUUM frees are not reused while a search may walk them.
         let _searching = index.lock_pseudo_page(SCAN_LOCK, false);
-        search.next_batch(&mut graph, |graph, node| graph.may_return(node, filter.as_ref()))
+        search.next_batch(&mut graph, |graph, node| graph.may_return(node, filter.as_ref()), more_may_follow)
     };
     counters::count(|c| {
         c.searches += 1;
-        c.ef = EF_SEARCH.get() as u64;
+        c.ef = c.ef.max(ef as u64);
         graph.count_into(c);
     });
     if batch.is_empty() {

@@ -25,6 +25,7 @@ use vector_core::ivf;
 use super::format::{self, MetaPage, Precision, Shape, CENTROID_PAGE, LINK_BYTES, LINK_OFFSET, LIST_PAGE, META_BYTES, META_PAGE};
 use super::options;
 use crate::am::format::{Address, StoredMetric};
+use crate::am::filter::{filter_columns, row_filter_values};
 use crate::am::{column_dimensions, opclass_metric, report_progress, KeyType};
 use crate::storage::{item_space, BlockNumber, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
 
@@ -177,11 +178,13 @@ pub unsafe extern "C-unwind" fn ambuildempty(index_relation: pg_sys::Relation) {
 }
 
 /// The index's metric, tuple shape and list count. A halfvec index keeps
-/// float2 elements, as its column does.
+/// float2 elements, as its column does; the columns after the vector are
+/// filter columns (am/filter.rs).
 fn index_shape(index_relation: pg_sys::Relation) -> (StoredMetric, Shape, usize) {
+    let filter_columns = filter_columns(index_relation, "ivfflat");
     let precision = if KeyType::of(index_relation) == KeyType::HalfVec { Precision::Float2 } else { Precision::Float4 };
     let dimensions = column_dimensions(index_relation, precision.max_dimensions(), "ivfflat");
-    (opclass_metric(index_relation), Shape { dimensions, precision }, options::lists(index_relation))
+    (opclass_metric(index_relation), Shape { dimensions, precision, filter_columns }, options::lists(index_relation))
 }
 
 #[pg_guard]
@@ -220,7 +223,7 @@ unsafe extern "C-unwind" fn sample_row(
 
 #[pg_guard]
 unsafe extern "C-unwind" fn assign_row(
-    _index: pg_sys::Relation,
+    index: pg_sys::Relation,
     tid: pg_sys::ItemPointer,
     values: *mut pg_sys::Datum,
     is_null: *mut bool,
@@ -230,11 +233,13 @@ unsafe extern "C-unwind" fn assign_row(
     // SAFETY: `state` is the Assigner ambuild passed.
     let assigner = unsafe { &mut *state.cast::<Assigner>() };
     let Some(vector) = assigner.reader.read(values, is_null) else { return };
+    // SAFETY: one value per key column.
+    let filter = unsafe { row_filter_values(index, values, is_null) };
     let (block, offset) = pgrx::itemptr::item_pointer_get_both(unsafe { *tid });
     let shape = assigner.reader.shape;
     let list = ivf::nearest_centroid(&vector, assigner.centroids, shape.dimensions, assigner.reader.metric.metric());
     let mut entry = Vec::with_capacity(shape.entry_bytes());
-    format::encode_entry(Address { block, offset }, &vector, shape.precision, &mut entry);
+    format::encode_entry(Address { block, offset }, &vector, shape.precision, &filter, &mut entry);
     let writer = &mut assigner.lists[list];
     writer.pending.push(entry);
     if writer.pending.len() == assigner.entries_per_page {
@@ -273,6 +278,7 @@ fn start_index<'a>(index: Index, reader: RowReader, centroids: &'a [f32], lists:
         metric: reader.metric,
         precision: shape.precision,
         centroid_pages: centroid_pages as u32,
+        filter_columns: shape.filter_columns as u8,
     };
     let mut page = index.extend_for_build(META_PAGE);
     meta.encode(page.page().contents_mut(META_BYTES));

@@ -1,6 +1,7 @@
 //! The planner's estimate for an ivfflat scan (the model is in `am::cost`):
 //! the probed cells, probes / lists of the index, are scored before the
-//! first row comes back.
+//! first row comes back; with conditions on filter columns, as many cells
+//! as hold LIMIT matching rows, if that is more.
 
 use pgrx::pg_sys;
 
@@ -26,6 +27,11 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         let rel = pg_sys::index_open((*(*path).indexinfo).indexoid, pg_sys::NoLock as i32);
         let lists = read_meta(&Index::from_raw(rel)).lists.max(1);
         pg_sys::index_close(rel, pg_sys::NoLock as i32);
-        args.estimate(PROBES.get() as f64 / lists as f64, 1.0, ITERATIVE_SCAN.get() != IterativeScan::Off);
+        let (tuples, _) = args.index_size();
+        let selectivity = args.filter_selectivity().max(1.0 / tuples);
+        let filtered = !(*path).indexclauses.is_null();
+        let wanted = (*root).limit_tuples.max(1.0);
+        let share = (PROBES.get() as f64 / lists as f64).max(wanted / (tuples * selectivity));
+        args.estimate(share, selectivity, filtered || ITERATIVE_SCAN.get() != IterativeScan::Off);
     }
 }

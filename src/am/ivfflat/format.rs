@@ -10,11 +10,14 @@
 //!
 //! ```text
 //! meta      0 magic u32 | 4 version u32 | 8 dimensions u32 | 12 lists u32
-//!           16 metric u8 | 17 precision u8 | 18 0 u16 | 20 centroid pages u32
+//!           16 metric u8 | 17 precision u8 | 18 filter columns u8 | 19 0 u8
+//!           20 centroid pages u32
 //! centroid  0 list number u32 | 4 first page u32 | 8 last page u32
 //!           12 insert page u32 (no page before it has room) | 16 element[dimensions]
 //! link      0 kind=3 u8 | 1..4 0 | 4 next page u32 (INVALID at the end of the list)
 //! entry     0 kind=4 u8 | 1 0 u8 | 2 heap offset u16 | 4 heap block u32 | 8 element[dimensions]
+//!           then, with filter columns, their values (am/format.rs:
+//!           encode_filter_values)
 //! ```
 //! Integers are little-endian; a tuple of the wrong kind or length is a
 //! clean corruption error. VACUUM deletes the entries of dead rows from
@@ -24,12 +27,14 @@
 //! pgvector keeps them: a halfvec(4000) entry or centroid then fits a page.
 //!
 //! Version 2 added the insert page (version 1 indexes need a REINDEX); the
-//! precision byte came later in version 2, where it was zero (float4) in
-//! every index, so those indexes read as they did.
+//! precision byte and the filter column count came later in version 2,
+//! where they were zero (float4, none) in every index, so those indexes
+//! read as they did.
 
 use vector_core::types::{Element, Half};
 
-use crate::am::format::{check_meta_header, encode_meta_header, Address, FormatError, StoredMetric};
+pub use crate::am::format::FilterValues;
+use crate::am::format::{check_meta_header, encode_filter_values, encode_meta_header, filter_values_bytes, Address, FormatError, StoredMetric};
 use crate::storage::{BlockNumber, PageTag};
 
 pub const MAGIC: u32 = 0x4646_5649; // "IVFF" read as little-endian bytes
@@ -98,6 +103,8 @@ pub struct MetaPage {
     pub metric: StoredMetric,
     pub precision: Precision,
     pub centroid_pages: u32,
+    /// Key columns after the vector, whose values each entry keeps (am/filter.rs).
+    pub filter_columns: u8,
 }
 
 impl MetaPage {
@@ -108,6 +115,7 @@ impl MetaPage {
         out[12..16].copy_from_slice(&self.lists.to_le_bytes());
         out[16] = self.metric as u8;
         out[17] = self.precision as u8;
+        out[18] = self.filter_columns;
         out[20..24].copy_from_slice(&self.centroid_pages.to_le_bytes());
     }
 
@@ -116,19 +124,21 @@ impl MetaPage {
         check_meta_header(bytes, META_BYTES, MAGIC, FORMAT_VERSION)?;
         let metric = StoredMetric::from_byte(bytes[16]).ok_or(FormatError::NotMeta)?;
         let precision = Precision::from_byte(bytes[17]).ok_or(FormatError::NotMeta)?;
-        Ok(MetaPage { dimensions: u32_at(8), lists: u32_at(12), metric, precision, centroid_pages: u32_at(20) })
+        Ok(MetaPage { dimensions: u32_at(8), lists: u32_at(12), metric, precision, centroid_pages: u32_at(20), filter_columns: bytes[18] })
     }
 
     pub fn shape(&self) -> Shape {
-        Shape { dimensions: self.dimensions as usize, precision: self.precision }
+        Shape { dimensions: self.dimensions as usize, precision: self.precision, filter_columns: self.filter_columns as usize }
     }
 }
 
-/// The tuple sizes that follow from an index's dimensions and precision.
+/// The tuple sizes that follow from an index's dimensions, precision and
+/// filter columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shape {
     pub dimensions: usize,
     pub precision: Precision,
+    pub filter_columns: usize,
 }
 
 impl Shape {
@@ -137,6 +147,10 @@ impl Shape {
     }
 
     pub fn entry_bytes(&self) -> usize {
+        self.elements_end() + filter_values_bytes(self.filter_columns)
+    }
+
+    fn elements_end(&self) -> usize {
         ENTRY_HEADER + self.precision.element_bytes() * self.dimensions
     }
 }
@@ -223,18 +237,20 @@ pub fn decode_link(bytes: &[u8]) -> Result<BlockNumber, FormatError> {
     Ok(u32::from_le_bytes(bytes[4..8].try_into().unwrap()))
 }
 
-pub fn encode_entry(heap_tid: Address, vector: &[f32], precision: Precision, out: &mut Vec<u8>) {
+pub fn encode_entry(heap_tid: Address, vector: &[f32], precision: Precision, filter: &[Option<i64>], out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(&[ENTRY_KIND, 0]);
     out.extend_from_slice(&heap_tid.offset.to_le_bytes());
     out.extend_from_slice(&heap_tid.block.to_le_bytes());
     precision.encode(vector, out);
+    encode_filter_values(filter, out);
 }
 
 /// A decoded view of an entry tuple.
 pub struct Entry<'a> {
     bytes: &'a [u8],
     precision: Precision,
+    elements_end: usize,
 }
 
 impl<'a> Entry<'a> {
@@ -242,7 +258,7 @@ impl<'a> Entry<'a> {
         if bytes.len() != shape.entry_bytes() || bytes[0] != ENTRY_KIND || bytes[1] != 0 {
             return Err(FormatError::BadTuple("entry"));
         }
-        Ok(Self { bytes, precision: shape.precision })
+        Ok(Self { bytes, precision: shape.precision, elements_end: shape.elements_end() })
     }
 
     pub fn heap_tid(&self) -> Address {
@@ -254,7 +270,12 @@ impl<'a> Entry<'a> {
 
     /// The vector as float4: read in place, or widened into `widened`.
     pub fn vector<'b>(&'b self, widened: &'b mut Vec<f32>) -> &'b [f32] {
-        elements(&self.bytes[ENTRY_HEADER..], self.precision, widened)
+        elements(&self.bytes[ENTRY_HEADER..self.elements_end], self.precision, widened)
+    }
+
+    /// The values of the row's filter columns.
+    pub fn filter_values(&self) -> FilterValues<'a> {
+        FilterValues::new(&self.bytes[self.elements_end..])
     }
 }
 
@@ -264,7 +285,7 @@ mod tests {
 
     #[test]
     fn tuples_round_trip() {
-        let meta = MetaPage { dimensions: 3, lists: 7, metric: StoredMetric::Cosine, precision: Precision::Float2, centroid_pages: 2 };
+        let meta = MetaPage { dimensions: 3, lists: 7, metric: StoredMetric::Cosine, precision: Precision::Float2, centroid_pages: 2, filter_columns: 2 };
         let mut bytes = [0u8; META_BYTES];
         meta.encode(&mut bytes);
         assert_eq!(MetaPage::decode(&bytes).unwrap(), meta);
@@ -272,21 +293,23 @@ mod tests {
         assert!(matches!(MetaPage::decode(&bytes), Err(FormatError::Version { found: 1, expected: 2 })));
         let mut out = Vec::new();
         for precision in [Precision::Float4, Precision::Float2] {
-            let shape = Shape { dimensions: 3, precision };
+            let shape = Shape { dimensions: 3, precision, filter_columns: 2 };
             encode_centroid(5, 10, 12, &[1.0, 2.0, -3.5], precision, &mut out);
             set_centroid_insert(&mut out, 11);
             let c = Centroid::decode(&out, shape).unwrap();
             assert_eq!((c.list, c.first, c.last, c.insert, c.vector), (5, 10, 12, 11, vec![1.0, 2.0, -3.5]));
-            assert!(Centroid::decode(&out, Shape { dimensions: 4, precision }).is_err());
+            assert!(Centroid::decode(&out, Shape { dimensions: 4, ..shape }).is_err());
             // an entry's items start 8-byte aligned, as on a page
             let tid = Address { block: 7, offset: 3 };
-            encode_entry(tid, &[0.5, -0.25, 65504.0], precision, &mut out);
+            encode_entry(tid, &[0.5, -0.25, 65504.0], precision, &[None, Some(-3)], &mut out);
             let mut aligned = vec![0u64; out.len().div_ceil(8)];
             let bytes = &mut bytemuck_bytes(&mut aligned)[..out.len()];
             bytes.copy_from_slice(&out);
             let entry = Entry::decode(bytes, shape).unwrap();
             let mut widened = Vec::new();
             assert_eq!((entry.heap_tid(), entry.vector(&mut widened)), (tid, &[0.5, -0.25, 65504.0][..]));
+            assert_eq!(entry.filter_values().to_vec(), [None, Some(-3)]);
+            assert!(Entry::decode(bytes, Shape { filter_columns: 1, ..shape }).is_err(), "an entry read with other filter columns is refused");
         }
         assert_eq!(decode_link(&encode_link(42)).unwrap(), 42);
     }

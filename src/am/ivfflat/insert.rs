@@ -10,6 +10,7 @@ use vector_core::{check_same_dimensions, ivf};
 use super::format::{self, Shape, CENTROID_PAGE, LINK_OFFSET, LIST_PAGE};
 use super::{read_centroids, read_meta};
 use crate::am::format::FormatError;
+use crate::am::filter::row_filter_values;
 use crate::am::{inserted_row, KeyType};
 use crate::storage::{corrupted, BlockNumber, Index, WalRecord, INVALID_BLOCK};
 use crate::types::OrRaise;
@@ -37,8 +38,10 @@ pub unsafe extern "C-unwind" fn aminsert(
     let flat: Vec<f32> = centroids.iter().flat_map(|(c, _, _)| c.vector.iter().copied()).collect();
     let cell = ivf::nearest_centroid(&vector, &flat, meta.dimensions as usize, metric);
     let (centroid, centroid_block, centroid_offset) = &centroids[cell];
+    // SAFETY: one value per key column.
+    let filter = unsafe { row_filter_values(index_relation, values, is_null) };
     let mut entry = Vec::new();
-    format::encode_entry(heap_tid, &vector, meta.precision, &mut entry);
+    format::encode_entry(heap_tid, &vector, meta.precision, &filter, &mut entry);
     match add_to_page_with_room(&index, centroid.insert, &entry) {
         Some(used) if used != centroid.insert => advance_insert_page(&index, (*centroid_block, *centroid_offset), meta.shape(), centroid.insert, used),
         Some(_) => {}

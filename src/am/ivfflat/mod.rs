@@ -12,7 +12,7 @@
 //! - `verify.rs`  ivfflat_verify(), an amcheck-style consistency check
 
 mod build;
-mod cost;
+pub(crate) mod cost;
 pub mod format;
 mod insert;
 pub mod options;

@@ -1,7 +1,10 @@
 //! Index scans: the `ivfflat.probes` cells nearest the query are read whole,
 //! their entries sorted by distance and returned nearest first. With
 //! `ivfflat.iterative_scan = relaxed_order`, a scan that runs out probes the
-//! next cells, up to `ivfflat.max_probes`.
+//! next cells, up to `ivfflat.max_probes`. Conditions on filter columns
+//! (`am::filter`) are checked on each entry before its distance is
+//! computed, and a scan with them probes on, cell after cell, until the
+//! executor has its rows or every cell is read.
 //!
 //! A query with no direction (`<-> NULL`, or a zero vector under cosine)
 //! probes every cell and returns every entry, unordered, as a sequential scan
@@ -17,6 +20,7 @@ use vector_core::{check_same_dimensions, ivf};
 use super::format::{decode_link, Entry, LINK_OFFSET, LIST_PAGE};
 use super::options::{IterativeScan, ITERATIVE_SCAN, MAX_PROBES, PROBES};
 use super::{read_centroids, read_meta};
+use crate::am::filter::ScanFilter;
 use crate::am::format::Address;
 use crate::am::scan;
 use crate::storage::{corrupted, Index, INVALID_BLOCK};
@@ -30,6 +34,8 @@ struct ScanState {
     probed: usize,
     /// The prepared query; None when it has no direction (every entry is returned, unordered).
     query: Option<Vec<f32>>,
+    /// The scan's conditions on filter columns.
+    filter: Option<ScanFilter>,
     pending: VecDeque<Address>,
 }
 
@@ -46,9 +52,14 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _directi
     }
     loop {
         if let Some(heap_tid) = state.pending.pop_front() {
-            return scan::return_row(scan, heap_tid);
+            let lossy = state.filter.as_ref().is_some_and(ScanFilter::lossy);
+            return scan::return_row(scan, heap_tid, lossy);
         }
-        let more = ITERATIVE_SCAN.get() == IterativeScan::RelaxedOrder && state.probed < state.cells.len().min(MAX_PROBES.get() as usize);
+        let more = if state.filter.is_some() {
+            state.probed < state.cells.len()
+        } else {
+            ITERATIVE_SCAN.get() == IterativeScan::RelaxedOrder && state.probed < state.cells.len().min(MAX_PROBES.get() as usize)
+        };
         if !more {
             return false;
         }
@@ -72,6 +83,7 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
         // None for a zero vector, which has no cosine direction
         metric.prepare(query.as_slice())
     });
+    state.filter = ScanFilter::of_scan(scan);
     let centroids = read_centroids(index, &meta);
     match &state.query {
         Some(query) => {
@@ -105,6 +117,9 @@ fn probe(index: &Index, state: &mut ScanState, until: usize) {
             for offset in LINK_OFFSET + 1..=page.max_offset() {
                 let bytes = page.item(offset).unwrap_or_else(|| corrupted(index, block, "lacks an entry"));
                 let entry = Entry::decode(bytes, shape).unwrap_or_else(|e| corrupted(index, block, &e.to_string()));
+                if state.filter.as_ref().is_some_and(|filter| !filter.accepts(entry.filter_values())) {
+                    continue;
+                }
                 let distance = state.query.as_ref().map_or(0.0, |query| score(query, entry.vector(&mut widened)));
                 found.push((distance, entry.heap_tid()));
             }

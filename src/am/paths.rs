@@ -1,20 +1,20 @@
 //! `IN (...)` and `= ANY(array)` on filter columns as index conditions of
-//! an ordered hnsw scan.
+//! an ordered hnsw or ivfflat scan.
 //!
 //! PostgreSQL 15's planner never lets an ordered index scan carry a
 //! ScalarArrayOpExpr on a column after the first (for btree it would break
 //! the order), so `WHERE tenant IN (1, 2) ORDER BY embedding <-> $1` would
 //! get the condition as a Filter above the scan: post-filtering, which
-//! walks and fetches every row that fails it. The graph walk keeps its
-//! order whatever it filters on, so this `set_rel_pathlist_hook` rebuilds
-//! each such hnsw path with the array conditions among its index
-//! conditions (`am::filter` evaluates them as `= ANY` keys) and drops the
+//! walks and fetches every row that fails it. Our scans keep their order
+//! whatever they filter on, so this `set_rel_pathlist_hook` rebuilds each
+//! such path of ours with the array conditions among its index conditions
+//! (`am::filter` evaluates them as `= ANY` keys) and drops the
 //! post-filtering original.
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use super::cost::amcostestimate;
+use super::{hnsw, ivfflat};
 
 /// The strategy of `=` in the filter columns' operator family.
 const EQUAL: i32 = 3;
@@ -42,7 +42,13 @@ unsafe extern "C-unwind" fn set_rel_pathlist(root: *mut pg_sys::PlannerInfo, rel
     }
 }
 
-/// Replaces every unparameterized, ordered hnsw path of `rel` that leaves
+/// Whether the index is one of ours: its cost estimate tells.
+fn is_ours(index: &pg_sys::IndexOptInfo) -> bool {
+    let ours = [hnsw::cost::amcostestimate as *const (), ivfflat::cost::amcostestimate as *const ()];
+    index.amcostestimate.is_some_and(|f| ours.contains(&(f as *const ())))
+}
+
+/// Replaces every unparameterized, ordered path of ours on `rel` that leaves
 /// an `= ANY` condition on one of its filter columns to a Filter by one
 /// that evaluates it in the walk.
 ///
@@ -63,8 +69,7 @@ unsafe fn add_array_condition_paths(root: *mut pg_sys::PlannerInfo, rel: *mut pg
             }
             let path = path.cast::<pg_sys::IndexPath>();
             let index = (*path).indexinfo;
-            let ours = (*index).amcostestimate.map(|f| f as *const () as usize) == Some(amcostestimate as *const () as usize);
-            if !ours || (*path).indexorderbys.is_null() {
+            if !is_ours(&*index) || (*path).indexorderbys.is_null() {
                 continue;
             }
             let mut clauses: Vec<*mut pg_sys::IndexClause> = pointers(&(*path).indexclauses);
