@@ -661,6 +661,53 @@ def gen_sparse_index(rng):
     return Case("sparse_index", steps)
 
 
+# Filter columns as expressions of the rows' ids: (SQL expression, conditions
+# on it, each an operator and a right-hand side), with edge values.
+FILTER_COLUMNS = [
+    ("(id % 7)", ["=", "<", "<=", ">", ">=", "= ANY", "IN"], ["3", "0", "-1", "NULL", "9223372036854775807", "3::int2", "3::int8",
+                                                            "'{1,2,3}'::int[]", "'{}'::int[]", "'{NULL,2}'::int8[]", "$$x$$"]),
+    ("((id % 5)::int2)", ["=", "<", ">=", "= ANY"], ["2", "32767", "-32768", "2::int8", "'{1,4}'::int2[]", "NULL"]),
+    ("((id % 11)::int8 * 1000000000000)", ["=", ">", "<=", "= ANY"], ["0", "-9223372036854775808", "2000000000000", "'{0,1}'::int8[]"]),
+    ("((id % 4)::text)", ["=", "= ANY", "IN", "<"], ["'1'", "''", "NULL", "'{1,2}'::text[]", "'{}'::text[]", "1"]),
+    ("(ARRAY[id % 6, id % 9])", ["&&", "@>", "="], ["'{1}'::int[]", "'{}'::int[]", "'{1,NULL}'::int[]", "ARRAY[1,2]", "'{1}'::int8[]", "NULL"]),
+]
+
+
+def gen_filter_index(rng):
+    """An hnsw or ivfflat index with filter columns (integers, text, an
+    integer array: expressions of the ids), then inserts and deletes, and a
+    search under random conditions on them, edge values included."""
+    table = rng.choice(["fuzz.d3"] * 4 + ["fuzz.d16"] * 3 + ["fuzz.empty"])
+    n = INDEX_TABLES[table]
+    am = rng.choice(["hnsw"] * 3 + ["ivfflat"] * 2)
+    columns = rng.sample(FILTER_COLUMNS, rng.randint(1, 3))
+    extra = [] if rng.random() < 0.9 else [rng.choice(["v", "(v::text)", "(id::numeric)", "(ARRAY[id::text])"])]
+    keys = ", ".join([f"v {rng.choice(OPCLASSES[am])}"] + [c for c, _, _ in columns] + extra)
+    options = " WITH (m = 4, ef_construction = 8)" if am == "hnsw" else f" WITH (lists = {rng.choice([1, 5, 50])})"
+    steps = [Step(f"SET LOCAL {name} = {rng.choice(SETTINGS[name])}") for name in rng.sample(sorted(SETTINGS), rng.randint(0, 3))]
+    steps.append(Step(f"CREATE INDEX fuzz_index ON {table} USING {am} ({keys}){options}"))
+    if rng.random() < 0.4:
+        rows = ", ".join(f"({100000 + i}, {sql_string(valid_vector(rng, n))})" for i in range(rng.randint(1, 20)))
+        steps.append(Step(f"INSERT INTO {table} (id, v) VALUES {rows}"))
+    if rng.random() < 0.2:
+        steps.append(Step(f"DELETE FROM {table} WHERE id % {rng.randint(2, 5)} = 0"))
+    conditions = []
+    for column, operators, values in rng.sample(columns, rng.randint(0, len(columns))):
+        operator, value = rng.choice(operators), rng.choice(values)
+        if operator == "IN":
+            conditions.append(f"{column} IN ({', '.join(rng.choice(values) for _ in range(rng.randint(1, 3)))})")
+        elif operator == "= ANY":
+            conditions.append(f"{column} = ANY({value})")
+        else:
+            conditions.append(f"{column} {operator} {value}")
+    where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+    query = rng.choice([sql_string(valid_vector(rng, n)), "NULL", f"(SELECT v FROM {table} LIMIT 1)"])
+    steps.append(Step(f"SELECT id FROM {table} {where}ORDER BY v <-> {query}::vector LIMIT {rng.choice(['1', '10', 'ALL'])}"))
+    if rng.random() < 0.3:
+        steps.append(Step(f"SELECT * FROM {am}_verify('fuzz_index')", expect_no_rows=True))
+    return Case("filter_index", steps)
+
+
 def valid_sparse(rng, dims):
     """A valid sparsevec literal of `dims` dimensions, 0 to `dims` non-zeros."""
     indices = sorted(rng.sample(range(1, dims + 1), rng.randint(0, dims)))
@@ -727,6 +774,7 @@ GENERATORS = [
     (1.5, gen_index),
     (1, gen_bit_index),
     (1, gen_sparse_index),
+    (1, gen_filter_index),
     (2, gen_stateful),
     (0.5, gen_copy),
     (15, gen_halfvec),

@@ -10,9 +10,9 @@
 //! sequential scan with a sort wins, instead of an index scan that would
 //! return fewer rows than the query asks for.
 //!
-//! Conditions on filter columns (hnsw, `am::filter`) are the index's own:
-//! its selectivity is theirs, and a search must walk past the rows that
-//! fail them, so the share it scores before its first batch grows as the
+//! Conditions on filter columns (`am::filter`) are the index's own: its
+//! selectivity is theirs, and a search must walk past the rows that fail
+//! them, so the share it scores before its first batch grows as the
 //! selectivity falls, up to the whole index. A condition matching few rows
 //! thus makes the index scan as dear as reading everything, and a btree on
 //! the filter column with a sort of its rows wins, as it should.

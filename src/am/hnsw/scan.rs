@@ -3,13 +3,15 @@
 //! The first amgettuple runs the search (greedy descent, then an ef_search
 //! wide search on layer 0, `vector_core::hnsw::ResumableSearch`) and keeps
 //! its first batch; later calls hand the rows out nearest first. When the
-//! executor wants more, the search resumes where it stopped for another,
-//! twice as wide batch (`ResumableSearch`: a batch that may be followed by
-//! another hands out only the nearer half of its results): always when the index evaluates WHERE conditions on filter
+//! executor wants more, the search resumes where it stopped for another
+//! batch: always when the index evaluates WHERE conditions on filter
 //! columns (`am::filter`: elements that fail them are walked through, never
 //! returned, so the scan ends only when the reachable graph does), and
 //! otherwise with hnsw.iterative_scan on (a WHERE clause the executor
-//! checks discarding rows), up to hnsw.max_scan_tuples elements met.
+//! checks discarding rows), up to hnsw.max_scan_tuples elements met. An
+//! iterative scan's batches hand out only the nearer half of their results
+//! and grow twice as wide each time (see `ResumableSearch`), since the
+//! executor is expected to discard rows; a filtered scan's are whole.
 //!
 //! Between two batches the scan keeps addresses of elements, and no lock:
 //! VACUUM may free one of them, and an insert reuse its slot, meanwhile. The
@@ -181,8 +183,10 @@ fn search_batch(index: &Index, state: &mut ScanState) -> bool {
     let meta = read_meta(index);
     let mut graph = PageGraph::open(*index, &meta);
     let ef = search.ef();
-    // Whether the scan may resume for another batch (see `may_go_on`).
-    let more_may_follow = filter.is_some() || ITERATIVE_SCAN.get() != IterativeScan::Off;
+    // Whether the executor is expected to discard rows and ask for more
+    // (an iterative scan: `may_go_on`); conditions on filter columns
+    // discard nothing the scan returns, so their batches are handed out whole.
+    let more_may_follow = ITERATIVE_SCAN.get() != IterativeScan::Off;
     let batch = {
         // Slots VACUUM frees are not reused while a search may walk them.
         let _searching = index.lock_pseudo_page(SCAN_LOCK, false);
