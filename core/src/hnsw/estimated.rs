@@ -135,25 +135,3 @@ pub fn search_layer_estimated<G: EstimatingGraph>(
     }
     nearest.into_sorted_vec()
 }
-
-/// Algorithm 5 over codes: every layer is walked by estimates, the upper
-/// ones with ef = 1 (the greedy descent, which then expands only the
-/// neighbors whose lower bound beats the best exact score so far), layer 0
-/// with `ef`.
-pub fn knn_search_estimated<G: EstimatingGraph>(
-    graph: &mut G,
-    query: &EstimateQuery,
-    ef: usize,
-    visited: &mut G::Visited,
-    counters: &mut SearchCounters,
-) -> Vec<Candidate<G::Node>> {
-    let Some((entry, entry_level)) = graph.entry_point() else {
-        return Vec::new();
-    };
-    let mut nearest = vec![Candidate { distance: graph.distance(query.vector(), entry), node: entry }];
-    counters.exact += 1;
-    for level in (1..=entry_level).rev() {
-        nearest = search_layer_estimated(graph, query, &nearest, 1, level, visited, counters);
-    }
-    search_layer_estimated(graph, query, &nearest, ef, 0, visited, counters)
-}

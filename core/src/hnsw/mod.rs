@@ -22,7 +22,7 @@ mod resumable;
 mod search;
 mod visited;
 
-pub use estimated::{knn_search_estimated, search_layer_estimated, EstimateQuery, EstimatingGraph, SearchCounters};
+pub use estimated::{search_layer_estimated, EstimateQuery, EstimatingGraph, SearchCounters};
 pub use findable::link_if_unfindable;
 pub use graph::{Graph, GraphMut, LinkVerdict};
 pub use insert::{insert, link_planned, plan_insert, plan_insert_estimated, select_neighbors, InsertPlan};

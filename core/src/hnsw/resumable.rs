@@ -226,7 +226,9 @@ impl<G: EstimatingGraph> ResumableSearch<G> {
     }
 
     /// The upper layers, greedily and without the filter, then the entry
-    /// points of layer 0 (their scores exact).
+    /// points of layer 0 (their scores exact). Over codes every upper layer
+    /// is walked by estimates with ef = 1, expanding only the neighbors
+    /// whose lower bound beats the best exact score so far.
     fn descend(&mut self, graph: &mut G, accepts: &mut impl FnMut(&mut G, G::Node) -> bool) {
         let Some((entry, entry_level)) = graph.entry_point() else { return };
         let entry_points = match &self.query {

@@ -200,7 +200,7 @@ fn builds_over_scattered_sparse_vectors_reach_every_element() {
         data.push(&crate::types::sparse::to_slots(crate::types::sparse::SparseVector::from_dense(&dense).unwrap().as_ref()));
     }
     for metric in [Metric::SparseL2, Metric::SparseL1] {
-        let mut graph = MemoryGraph::build_parallel(200, metric, HnswParams::new(16, 64), data.clone(), 9, 1, &mut |_, _, _| {});
+        let graph = MemoryGraph::build_parallel(200, metric, HnswParams::new(16, 64), data.clone(), 9, 1, &mut |_, _, _| {});
         assert_eq!(reachable_from_entry(&graph).len(), graph.len(), "{metric:?}");
     }
 }
