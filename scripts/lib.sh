@@ -17,10 +17,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Runs a command as the postgres OS user (initdb and the server refuse root).
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
 
-# Installs whatever is missing: apt packages, cargo-pgrx, pgrx's pg15 config.
-ensure_tools() {
+# Installs the apt packages named that are missing.
+ensure_apt_packages() {
     local missing=()
-    for package in "${APT_PACKAGES[@]}"; do
+    for package in "$@"; do
         dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -29,6 +29,11 @@ ensure_tools() {
         as_root apt-get update -qq
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
     fi
+}
+
+# Installs whatever is missing: apt packages, cargo-pgrx, pgrx's pg15 config.
+ensure_tools() {
+    ensure_apt_packages "${APT_PACKAGES[@]}"
     if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
         say "installing cargo-pgrx $PGRX_VERSION (about 5 minutes)"
         cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
@@ -83,6 +88,30 @@ install_pgvector() {
     build=$(mktemp -d /tmp/pgvector-build.XXXXXX)
     tar xzf "$PGVECTOR_TARBALL" -C "$build"
     (cd "$build/pgvector-0.8.6" && make -s PG_CONFIG="$PG_CONFIG" && as_root make -s install PG_CONFIG="$PG_CONFIG")
+    rm -rf "$build"
+}
+
+# Builds and installs Citus 13.2.2 from ../shared/vendor (with the patch for
+# Debian's PostgreSQL 15.20 headers) unless this server already has it: the
+# scale-out tests and benchmark distribute tables with it. About a minute and
+# a half on two cores; the installed library is the cache.
+CITUS_TARBALL=$REPO/../shared/vendor/citus-13.2.2.tar.gz
+CITUS_PATCH=$REPO/../shared/vendor/citus-13.2.2-pg15.20.patch
+CITUS_APT_PACKAGES=(libzstd-dev liblz4-dev libcurl4-openssl-dev libkrb5-dev)
+install_citus() {
+    if grep -qas 'Citus 13.2.2' "$("$PG_CONFIG" --pkglibdir)/citus.so"; then
+        return
+    fi
+    say "building and installing Citus 13.2.2 (scale-out tests)"
+    ensure_apt_packages "${CITUS_APT_PACKAGES[@]}"
+    local build
+    build=$(mktemp -d /tmp/citus-build.XXXXXX)
+    tar xzf "$CITUS_TARBALL" -C "$build"
+    if ! (cd "$build/citus-13.2.2" && patch -s -p1 <"$CITUS_PATCH" &&
+        ./configure PG_CONFIG="$PG_CONFIG" && make -j"$(nproc)" && as_root make install) >"$build/build.log" 2>&1; then
+        tail -n 30 "$build/build.log" >&2
+        return 1
+    fi
     rm -rf "$build"
 }
 
@@ -153,6 +182,39 @@ stop_cluster() {
         as_postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
         as_root rm -rf "$CLUSTER_DIR"
     fi
+}
+
+# A Citus cluster on this machine: the throwaway cluster is the coordinator,
+# each worker another server in $CLUSTER_DIR/worker-PORT on the same socket
+# directory. Citus reaches its nodes by host name, so they also listen on
+# localhost; wal_level = logical lets the rebalancer move shards while they
+# take writes.
+CITUS_SERVER_OPTIONS="-c listen_addresses=localhost -c shared_preload_libraries=citus -c wal_level=logical"
+CITUS_WORKER_PORTS=()
+start_citus_coordinator() {
+    EXTRA_SERVER_OPTIONS="$CITUS_SERVER_OPTIONS ${EXTRA_SERVER_OPTIONS:-}"
+    start_cluster
+    trap stop_citus EXIT
+    sql -c "CREATE EXTENSION citus" -c "SELECT citus_set_coordinator_host('localhost', $PGPORT)" >/dev/null
+}
+
+# Starts a worker server on port $1 with Citus created in it; adding it to
+# the cluster (citus_add_node) is the caller's step.
+start_citus_worker() {
+    local port=$1 dir=$CLUSTER_DIR/worker-$1
+    as_postgres "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust --encoding=UTF8 --locale=C >/dev/null
+    as_postgres env -u RUST_BACKTRACE "$PG_BIN/pg_ctl" -D "$dir" -l "$dir.log" -w \
+        -o "-k $CLUSTER_DIR -p $port $EXTRA_SERVER_OPTIONS" start >/dev/null
+    CITUS_WORKER_PORTS+=("$port")
+    sql -p "$port" -c "CREATE EXTENSION citus"
+}
+
+stop_citus() {
+    local port
+    for port in "${CITUS_WORKER_PORTS[@]}"; do
+        as_postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/worker-$port" -m fast -w stop >/dev/null 2>&1 || true
+    done
+    stop_cluster
 }
 
 # psql against the throwaway cluster, stopping at the first error.
