@@ -69,7 +69,22 @@ impl OpenIndex {
         }
         let index = Self { rel };
         // SAFETY: an open relation.
-        if unsafe { (*(*rel).rd_rel).relkind } != pg_sys::RELKIND_INDEX as std::ffi::c_char {
+        let relkind = unsafe { (*(*rel).rd_rel).relkind } as u8;
+        if relkind == pg_sys::RELKIND_PARTITIONED_INDEX {
+            // The index of a partitioned table only names its partitions' indexes.
+            pg_sys::panic::ErrorReport::new(
+                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+                format!("\"{}\" is a partitioned index, which has no pages of its own", index.index().name()),
+                "verify",
+            )
+            .set_hint(format!(
+                "Verify each partition's index: SELECT p.relid, v.* FROM pg_partition_tree('{}') p, {am}_verify(p.relid) v WHERE p.isleaf;",
+                index.index().name(),
+                am = am.to_string_lossy()
+            ))
+            .report(PgLogLevel::ERROR);
+        }
+        if relkind != pg_sys::RELKIND_INDEX {
             ereport!(ERROR, PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE, format!("\"{}\" is not an index", index.index().name()));
         }
         // SAFETY: an open relation; get_am_oid raises an ERROR for an unknown name.
