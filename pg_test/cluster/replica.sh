@@ -13,7 +13,11 @@
 #     ef_search 100, ivfflat probes = lists; LIMIT 100), on both servers;
 #   - the verify functions find nothing, on the primary and on the standby
 #     (they only read: they must work on a hot standby).
-# Then the standby is promoted (pg_promote): its indexes take inserts, the
+# Then the primary inserts, deletes and vacuums in rounds while the standby
+# searches: no search fails, each returns 10 rows, recall against an exact
+# scan of the same snapshot holds, and the newest row a snapshot holds is
+# found by its own vector; once replayed, the checks above pass again.
+# Last the standby is promoted (pg_promote): its indexes take inserts, the
 # new rows and the old ones are found by their own vector, verify is clean.
 #   bash pg_test/cluster/replica.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -294,7 +298,74 @@ compare "after DELETE + VACUUM"
 find_all "after DELETE + VACUUM"
 verify_both "after DELETE + VACUUM"
 
-say "phase 4: promote the standby"
+say "phase 4: searches on the standby while the primary inserts, deletes and vacuums"
+# The primary writes in rounds: 100 rows inserted into each table, 50 old
+# rows deleted, VACUUM. Meanwhile the standby runs searches, each in a
+# REPEATABLE READ transaction that also scans exactly and finds the newest
+# row it sees by that row's own vector: whatever the replay position, the
+# index answers for the rows the standby's snapshot holds.
+writer() {
+    local round table
+    for round in $(seq 1 "$WRITE_ROUNDS"); do
+        for table in "${TABLES[@]}"; do
+            primary <<SQL
+INSERT INTO $table
+SELECT 250000 + $round * 1000 + g, ARRAY(SELECT abs(x + floor(random() * 11) - 5) FROM unnest(embedding::real[]) x)::vector(128)
+FROM (SELECT row_number() OVER (ORDER BY id) AS g, embedding FROM $table WHERE id < 200000 AND id % 7 = $round) t WHERE g <= 100;
+DELETE FROM $table WHERE id IN (SELECT id FROM $table WHERE id < 200000 AND id % 7 = $round ORDER BY id LIMIT 50);
+VACUUM $table;
+SQL
+        done
+    done
+}
+
+# One standby transaction: prints the table, the rows the index search
+# returned, how many of them the exact scan has, and whether the newest
+# row was found by its own vector, and the replay position.
+standby_check() {
+    local table=$1 qid=$2 op=${OP[$1]}
+    cat <<SQL
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+$FIND_SETTINGS
+SELECT '$table', cardinality(found), (SELECT count(*) FROM unnest(found) f WHERE f = ANY(exact)),
+       newest.id = ANY(ARRAY(SELECT t.id FROM $table t ORDER BY t.embedding $op newest.embedding LIMIT 10)),
+       pg_last_wal_replay_lsn()
+FROM (SELECT ARRAY(SELECT t.id FROM $table t ORDER BY t.embedding $op q.embedding LIMIT 10) AS found,
+             ARRAY(SELECT t.id FROM $table t ORDER BY (t.embedding $op q.embedding) + 0 LIMIT 10) AS exact
+      FROM queries q WHERE q.qid = $qid) s,
+     (SELECT id, embedding FROM $table ORDER BY id DESC LIMIT 1) newest;
+COMMIT;
+SQL
+}
+
+WRITE_ROUNDS=10
+writer &
+writer_pid=$!
+: >"$STANDBY_DIR/during.out"
+: >"$STANDBY_DIR/during.err"
+rounds=0
+while kill -0 "$writer_pid" 2>/dev/null || [ "$rounds" -lt 30 ]; do
+    rounds=$((rounds + 1))
+    for table in "${TABLES[@]}"; do standby_check "$table" $((rounds % 50 + 1)); done |
+        standby -F ' ' -f - >>"$STANDBY_DIR/during.out" 2>>"$STANDBY_DIR/during.err" || echo "psql failed" >>"$STANDBY_DIR/during.err"
+done
+wait "$writer_pid" && ok "the primary wrote $WRITE_ROUNDS rounds" || fail "the primary wrote $WRITE_ROUNDS rounds"
+check "no standby search failed while the primary wrote" "$(head -c 300 "$STANDBY_DIR/during.err")" ""
+read -r searches positions fewest recall unfound <<<"$(awk '{ n++; hits += $3; if (n == 1 || $2 < min) min = $2; if ($4 != "t") miss++; if (!seen[$5]++) positions++ }
+    END { printf "%d %d %d %.3f %d\n", n, positions, min, n ? hits / (10 * n) : 0, miss }' "$STANDBY_DIR/during.out")"
+check "standby searches during the writes, at $positions replay positions: every one of $searches returned 10 rows" "$fewest" 10
+if awk -v r="$recall" -v f="$RECALL_FLOOR" 'BEGIN { exit !(r >= f) }'; then
+    ok "standby searches during the writes: recall@10 $recall against an exact scan of the same snapshot"
+else
+    fail "standby searches during the writes: recall@10 >= $RECALL_FLOOR against an exact scan of the same snapshot" "$recall"
+fi
+check "standby searches during the writes: the newest row each snapshot holds is found by its own vector" "$unfound" 0
+wait_for_replay "after the writes" || true
+compare "after the writes"
+find_all "after the writes"
+verify_both "after the writes"
+
+say "phase 5: promote the standby"
 check "pg_promote() on the standby" "$(standby -c "SELECT pg_promote(true, 60)")" t
 check "the promoted server is out of recovery" "$(standby -c "SELECT pg_is_in_recovery()")" f
 for table in "${TABLES[@]}"; do
