@@ -109,7 +109,11 @@ pub fn format_vector<E: Element>(elements: &[E], out: &mut String) {
 
 /// Appends `x` as PostgreSQL's float4out prints it with the default
 /// extra_float_digits: the shortest round-trip digits, fixed-point when the
-/// decimal exponent is in [-4, 6), otherwise `d.ddde±XX`.
+/// decimal exponent is in [-4, 6), otherwise `d.ddde±XX`. The digits come
+/// from Ryu (the `ryu` crate), the algorithm float4out uses, so they agree
+/// to the last digit, exact ties going to the even one; vector_out calls
+/// this once per element, and Citus deparses each vector constant of a
+/// query once per shard.
 pub fn format_float4(x: f32, out: &mut String) {
     if x.is_nan() {
         out.push_str("NaN");
@@ -123,71 +127,148 @@ pub fn format_float4(x: f32, out: &mut String) {
         out.push_str(if x.is_sign_negative() { "-0" } else { "0" });
         return;
     }
-    // Rust's `{:e}` prints the shortest round-trip digits: "-1.2345e-7".
-    let mut sci = String::with_capacity(16);
-    write!(sci, "{x:e}").expect("writing to a String cannot fail");
-    let (mantissa, exponent) = sci.split_once('e').expect("{:e} always has an exponent");
-    let exponent: i32 = exponent.parse().expect("{:e} prints a decimal exponent");
-    let (negative, mantissa) = match mantissa.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, mantissa),
-    };
-    let mut digits: String = mantissa.chars().filter(|&c| c != '.').collect();
-    round_tie_to_even(x.abs(), exponent, &mut digits);
-
-    if negative {
+    let mut ryu = ryu::Buffer::new();
+    let (mut digits, mut exponent) = significant_digits(ryu.format_finite(x.abs()).as_bytes());
+    if on_rounding_boundary(x.abs(), &digits, exponent) {
+        (digits, exponent) = inside_rounding_interval(x.abs(), digits.len);
+    }
+    let push = |out: &mut String, bytes: &[u8]| bytes.iter().for_each(|&b| out.push(char::from(b)));
+    if x < 0.0 {
         out.push('-');
     }
     if (-4..6).contains(&exponent) {
         if exponent < 0 {
             out.push_str("0.");
             (0..(-exponent - 1)).for_each(|_| out.push('0'));
-            out.push_str(&digits);
+            push(out, digits.bytes());
         } else {
             let int_len = exponent as usize + 1;
-            if digits.len() <= int_len {
-                out.push_str(&digits);
-                (digits.len()..int_len).for_each(|_| out.push('0'));
+            if digits.len <= int_len {
+                push(out, digits.bytes());
+                (digits.len..int_len).for_each(|_| out.push('0'));
             } else {
-                out.push_str(&digits[..int_len]);
+                push(out, &digits.bytes()[..int_len]);
                 out.push('.');
-                out.push_str(&digits[int_len..]);
+                push(out, &digits.bytes()[int_len..]);
             }
         }
     } else {
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
+        push(out, &digits.bytes()[..1]);
+        if digits.len > 1 {
             out.push('.');
-            out.push_str(&digits[1..]);
+            push(out, &digits.bytes()[1..]);
         }
-        write!(out, "e{}{:02}", if exponent < 0 { '-' } else { '+' }, exponent.abs())
-            .expect("writing to a String cannot fail");
+        out.push_str(if exponent < 0 { "e-" } else { "e+" });
+        let magnitude = exponent.unsigned_abs();
+        if magnitude < 10 {
+            out.push('0');
+        }
+        write!(out, "{magnitude}").expect("writing to a String cannot fail");
     }
 }
 
-/// Rust's shortest digits break an exact tie between two shortest
-/// candidates upwards; PostgreSQL's Ryu breaks it to the even digit
-/// (177134.125 prints as 177134.12). When the last digit is odd and the
-/// candidate one below also reads back to `x`, the exact decimal expansion
-/// of `x` decides whether it is such a tie.
-fn round_tie_to_even(x: f32, exponent: i32, digits: &mut String) {
-    let last = digits.as_bytes()[digits.len() - 1];
-    if last % 2 == 0 {
-        return;
+/// Whether `digits` x 10^(exponent + 1 - len) is exactly halfway between
+/// positive `x` and a neighbouring float. Such a decimal reads back as `x`
+/// only through round-half-even; Ryu in the `ryu` crate accepts it, but
+/// PostgreSQL's copy of Ryu never takes a boundary (float4out(120941296)
+/// is 1.20941296e+08, not 1.209413e+08).
+fn on_rounding_boundary(x: f32, digits: &Digits, exponent: i32) -> bool {
+    let bits = x.to_bits();
+    let biased = (bits >> 23) & 0xff;
+    // x = m * 2^e; the midpoints are (2m ± 1) * 2^(e - 1), except below a
+    // power of two, where the float beneath is closer: (4m - 1) * 2^(e - 2).
+    let (m, e) = match biased {
+        0 => (u128::from(bits & 0x7f_ffff), -149),
+        _ => (u128::from(bits & 0x7f_ffff | 0x80_0000), biased as i32 - 150),
+    };
+    let below = if m == 0x80_0000 && biased > 1 { (4 * m - 1, e - 2) } else { (2 * m - 1, e - 1) };
+    let decimal = digits.bytes().iter().fold(0u128, |n, &d| n * 10 + u128::from(d - b'0'));
+    let power_of_ten = exponent + 1 - digits.len as i32;
+    [(2 * m + 1, e - 1), below].into_iter().any(|(odd, two)| equals_dyadic(decimal, power_of_ten, odd, two))
+}
+
+/// Whether n * 10^p equals odd * 2^two exactly (n < 10^9, odd odd).
+fn equals_dyadic(n: u128, p: i32, odd: u128, two: i32) -> bool {
+    // n * 10^p = n * 5^p * 2^p: its odd part must be `odd`, its power of two `two`.
+    let mut n = match p {
+        // 5^p fits u128 up to p = 55; n * 5^p overflows only far above any odd < 2^26.
+        0.. => match 5u128.checked_pow(p.unsigned_abs()).and_then(|f| n.checked_mul(f)) {
+            Some(n) => n,
+            None => return false,
+        },
+        _ => match 5u128.checked_pow(p.unsigned_abs()) {
+            Some(f) if n % f == 0 => n / f,
+            _ => return false,
+        },
+    };
+    let mut twos = p;
+    while n % 2 == 0 {
+        n /= 2;
+        twos += 1;
     }
-    let mut lower = digits.clone();
-    lower.pop();
-    lower.push((last - 1) as char);
-    let lower_text = format!("{}.{}e{exponent}", &lower[..1], &lower[1..]);
-    if lower_text.parse::<f32>() != Ok(x) {
-        return;
+    n == odd && twos == two
+}
+
+/// The shortest decimal strictly between the midpoints around positive
+/// `x`, at least `shortest` digits long: `x` correctly rounded to the
+/// first length that reads back to `x` without landing on a midpoint.
+fn inside_rounding_interval(x: f32, shortest: usize) -> (Digits, i32) {
+    for len in shortest..=9 {
+        let mut text = String::with_capacity(16);
+        write!(text, "{:.*e}", len - 1, x).expect("writing to a String cannot fail");
+        let (digits, exponent) = significant_digits(text.as_bytes());
+        if text.parse::<f32>() == Ok(x) && !on_rounding_boundary(x, &digits, exponent) {
+            return (digits, exponent);
+        }
     }
-    // An f32's exact expansion has fewer than 120 significant digits.
-    let exact = format!("{:.120e}", x);
-    let exact_digits: String = exact.split('e').next().expect("a mantissa").chars().filter(|&c| c != '.').collect();
-    let tail = &exact_digits[lower.len()..];
-    if exact_digits.starts_with(&lower) && tail.starts_with('5') && tail[1..].bytes().all(|b| b == b'0') {
-        *digits = lower;
+    unreachable!("nine significant digits always identify an f32")
+}
+
+/// The significant digits (no leading or trailing zeros) of a positive
+/// number as Ryu prints it (`1234.0`, `0.00012`, `1.5e-7`, `1e16`), and the
+/// decimal exponent of the first one.
+fn significant_digits(text: &[u8]) -> (Digits, i32) {
+    let (mantissa, exponent) = match text.iter().position(|&b| b == b'e') {
+        Some(at) => (&text[..at], decimal_exponent(&text[at + 1..])),
+        None => (text, 0),
+    };
+    let integer_len = mantissa.iter().position(|&b| b == b'.').unwrap_or(mantissa.len()) as i32;
+    let mut digits = Digits { bytes: [0; 24], len: 0 };
+    let mut leading_zeros = 0;
+    for &b in mantissa.iter().filter(|&&b| b != b'.') {
+        if b == b'0' && digits.len == 0 {
+            leading_zeros += 1;
+        } else {
+            digits.bytes[digits.len] = b;
+            digits.len += 1;
+        }
+    }
+    while digits.bytes[digits.len - 1] == b'0' {
+        digits.len -= 1;
+    }
+    (digits, exponent + integer_len - 1 - leading_zeros)
+}
+
+/// `-7`, `16`: the exponent after Ryu's `e`.
+fn decimal_exponent(text: &[u8]) -> i32 {
+    let (sign, digits) = match text {
+        [b'-', rest @ ..] => (-1, rest),
+        _ => (1, text),
+    };
+    sign * digits.iter().fold(0, |n, &d| n * 10 + i32::from(d - b'0'))
+}
+
+/// At most nine significant digits (an f32's shortest round-trip form),
+/// with room for the zeros Ryu writes before the trailing ones are dropped
+/// (`1234567900000.0`).
+struct Digits {
+    bytes: [u8; 24],
+    len: usize,
+}
+
+impl Digits {
+    fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
@@ -254,6 +335,8 @@ mod tests {
         assert_eq!(show(&[100000.0, 999999.0, 120.5]), "[100000,999999,120.5]");
         // exact ties go to the even digit, as float4out prints them
         assert_eq!(show(&[177134.125, 49165.5625, -177134.125]), "[177134.12,49165.562,-177134.12]");
+        // a shortest decimal halfway to the next float is not taken, as in float4out
+        assert_eq!(show(&[120941296.0, -43565672.0, 6.0170237e12]), "[1.20941296e+08,-4.3565672e+07,6.0170237e+12]");
     }
 
     #[test]

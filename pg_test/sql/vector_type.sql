@@ -59,3 +59,16 @@ SELECT * FROM dst;
 CREATE TABLE dst3 (v vector(3));
 COPY dst3 FROM '/tmp/vector_ext_regress.bin' WITH (FORMAT binary);
 DROP TABLE src, dst, dst3;
+
+-- Output prints each element as float4out does, to the last digit: the
+-- shortest text that reads back, never one halfway to the next float
+-- (120941296 is 1.20941296e+08), over a wide range of magnitudes and
+-- whole numbers.
+SELECT setseed(0.25);
+SELECT count(*) AS "vectors printed unlike float4out"
+FROM (SELECT ARRAY(SELECT CASE WHEN d % 3 = 0 THEN round((random() - 0.5) * 10 ^ (random() * 12))::float4
+                               ELSE ((random() - 0.5) * 10 ^ (random() * 76 - 38))::float4 END
+                   FROM generate_series(1, 100) d WHERE g > 0) AS a
+      FROM generate_series(1, 2000) g) s
+WHERE a::vector::text <> '[' || array_to_string(a, ',') || ']';
+SELECT '[120941296,-43565672,6.0170237e12,177134.125]'::vector;
