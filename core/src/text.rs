@@ -173,6 +173,12 @@ pub fn format_float4(x: f32, out: &mut String) {
 /// PostgreSQL's copy of Ryu never takes a boundary (float4out(120941296)
 /// is 1.20941296e+08, not 1.209413e+08).
 fn on_rounding_boundary(x: f32, digits: &Digits, exponent: i32) -> bool {
+    let power_of_ten = exponent + 1 - digits.len as i32;
+    // A fraction halfway between floats is a binary fraction: in decimal it
+    // ends in 5. This rules out nearly every element at once.
+    if power_of_ten < 0 && digits.bytes()[digits.len - 1] != b'5' {
+        return false;
+    }
     let bits = x.to_bits();
     let biased = (bits >> 23) & 0xff;
     // x = m * 2^e; the midpoints are (2m ± 1) * 2^(e - 1), except below a
@@ -182,24 +188,25 @@ fn on_rounding_boundary(x: f32, digits: &Digits, exponent: i32) -> bool {
         _ => (u128::from(bits & 0x7f_ffff | 0x80_0000), biased as i32 - 150),
     };
     let below = if m == 0x80_0000 && biased > 1 { (4 * m - 1, e - 2) } else { (2 * m - 1, e - 1) };
-    let decimal = digits.bytes().iter().fold(0u128, |n, &d| n * 10 + u128::from(d - b'0'));
-    let power_of_ten = exponent + 1 - digits.len as i32;
+    let decimal = digits.bytes().iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
     [(2 * m + 1, e - 1), below].into_iter().any(|(odd, two)| equals_dyadic(decimal, power_of_ten, odd, two))
 }
 
 /// Whether n * 10^p equals odd * 2^two exactly (n < 10^9, odd odd).
-fn equals_dyadic(n: u128, p: i32, odd: u128, two: i32) -> bool {
+fn equals_dyadic(n: u64, p: i32, odd: u128, two: i32) -> bool {
     // n * 10^p = n * 5^p * 2^p: its odd part must be `odd`, its power of two `two`.
     let mut n = match p {
         // 5^p fits u128 up to p = 55; n * 5^p overflows only far above any odd < 2^26.
-        0.. => match 5u128.checked_pow(p.unsigned_abs()).and_then(|f| n.checked_mul(f)) {
+        0.. => match 5u128.checked_pow(p.unsigned_abs()).and_then(|f| u128::from(n).checked_mul(f)) {
             Some(n) => n,
             None => return false,
         },
-        _ => match 5u128.checked_pow(p.unsigned_abs()) {
-            Some(f) if n % f == 0 => n / f,
+        // 5^14 > 10^9 > n: only a power of five up to 5^13 can divide n.
+        -13..=-1 => match 5u64.pow(p.unsigned_abs()) {
+            f if n % f == 0 => u128::from(n / f),
             _ => return false,
         },
+        _ => return false,
     };
     let mut twos = p;
     while n % 2 == 0 {
