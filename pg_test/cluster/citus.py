@@ -223,6 +223,13 @@ def main():
                                 (SPARE_WORKER,)).fetchone()[0]
     check(f"the rebalance moved shards to the new worker ({moved})", moved >= 1)
     verify_shards(coordinator, workers, "after the rebalance")
+    # The README's way to verify every shard's index from the coordinator.
+    results = coordinator.execute(
+        "SELECT success, result FROM run_command_on_shards('docs', $$SELECT count(*) FROM hnsw_verify(("
+        "SELECT i.indexrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
+        "WHERE i.indrelid = '%s'::regclass AND a.amname = 'hnsw'))$$)").fetchall()
+    check(f"run_command_on_shards runs hnsw_verify on every shard: no problems ({results})",
+          len(results) == SHARDS and all(ok and result == "0" for ok, result in results))
     total = coordinator.execute("SELECT count(*) FROM docs").fetchone()[0]
     check(f"no row was lost ({total} rows)", total == len(base) + INSERTED + len(during_rebalance))
     # Every row, on every shard, is found by its own vector through its shard's index.
