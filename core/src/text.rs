@@ -344,6 +344,8 @@ mod tests {
         assert_eq!(show(&[177134.125, 49165.5625, -177134.125]), "[177134.12,49165.562,-177134.12]");
         // a shortest decimal halfway to the next float is not taken, as in float4out
         assert_eq!(show(&[120941296.0, -43565672.0, 6.0170237e12]), "[1.20941296e+08,-4.3565672e+07,6.0170237e+12]");
+        // Ryu writes these with many zeros before the point (88410735000.0)
+        assert_eq!(show(&[-88410735000.0, 1.0e13, 9.999999e12]), "[-8.8410735e+10,1e+13,9.999999e+12]");
     }
 
     #[test]
