@@ -15,6 +15,7 @@ pub mod arith;
 pub mod distance;
 pub mod error;
 pub mod flat;
+pub mod float4_literal;
 pub mod hnsw;
 pub mod ivf;
 pub mod quant;

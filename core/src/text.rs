@@ -9,6 +9,7 @@
 
 use std::fmt::Write;
 
+use crate::float4_literal::{parse_float4, parse_plain_decimal};
 use crate::types::Element;
 use crate::{check_element, VectorError, VECTOR_MAX_DIM};
 
@@ -43,18 +44,28 @@ pub fn parse_dense<E: Element>(input: &str) -> Result<Vec<E>, VectorError> {
         return Err(VectorError::Empty);
     }
 
-    let mut elements = Vec::new();
+    // about 8 bytes a float4 or more: one allocation for most literals
+    let mut elements = Vec::with_capacity((bytes.len() / 8).min(VECTOR_MAX_DIM));
     loop {
         if elements.len() == VECTOR_MAX_DIM {
             return Err(VectorError::TooManyDimensions);
         }
         at = skip_space(at);
         let start = at;
-        while at < bytes.len() && !is_space(bytes[at]) && bytes[at] != b',' && bytes[at] != b']' {
-            at += 1;
-        }
+        let ends_token = |at: usize| bytes.get(at).is_none_or(|&c| is_space(c) || c == b',' || c == b']');
+        let value = match parse_plain_decimal(bytes, start) {
+            Some((value, end)) if ends_token(end) => {
+                at = end;
+                value
+            }
+            _ => {
+                while !ends_token(at) {
+                    at += 1;
+                }
+                parse_float4(&input[start..at]).ok_or_else(|| syntax(None))?
+            }
+        };
         let token = &input[start..at];
-        let value = parse_element(token).ok_or_else(|| syntax(None))?;
         let out_of_range = || VectorError::OutOfRange { token: token.to_owned() };
         if value.is_infinite() && !names_infinity(token) {
             return Err(out_of_range());
@@ -76,16 +87,6 @@ pub fn parse_dense<E: Element>(input: &str) -> Result<Vec<E>, VectorError> {
         return Err(syntax(Some("Junk after closing right brace.")));
     }
     Ok(elements)
-}
-
-/// A float4 literal as `strtof` reads it in the C locale (decimal forms only).
-pub(crate) fn parse_element(token: &str) -> Option<f32> {
-    // Rust accepts "infinity"/"nan" like strtof does, but also a lone "+" or "-"
-    // prefix on "nan"; both end up rejected as NaN/infinite, as in pgvector.
-    if token.is_empty() {
-        return None;
-    }
-    token.parse::<f32>().ok()
 }
 
 pub(crate) fn names_infinity(token: &str) -> bool {

@@ -13,7 +13,11 @@ use super::dense::PgDense;
 use super::OrRaise;
 
 pub(super) fn input<E: Element>(input: &CStr, typmod: i32) -> PgDense<E> {
-    let input = String::from_utf8_lossy(input.to_bytes());
+    // Validating is faster than the lossy copy, which only bad bytes need.
+    let input = match input.to_str() {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(input.to_bytes()),
+    };
     let elements = text::parse_dense::<E>(&input).or_raise_as(E::TYPE_NAME);
     check_typmod(elements.len(), typmod).or_raise_as(E::TYPE_NAME);
     PgDense::from_slice(&elements)

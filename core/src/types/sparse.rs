@@ -172,7 +172,7 @@ pub fn parse_sparse(input: &str) -> Result<SparseVector, VectorError> {
                 at += 1;
             }
             let token = &input[start..at];
-            let value = text::parse_element(token).ok_or_else(|| syntax(None))?;
+            let value = crate::float4_literal::parse_float4(token).ok_or_else(|| syntax(None))?;
             // As float4in reads it: a finite number that overflows, or a
             // non-zero one that underflows to zero, is out of range.
             let underflowed = value == 0.0 && token.split(['e', 'E']).next().is_some_and(|m| m.bytes().any(|c| (b'1'..=b'9').contains(&c)));
