@@ -204,7 +204,7 @@ fn equals_dyadic(n: u64, p: i32, odd: u128, two: i32) -> bool {
         },
         // 5^14 > 10^9 > n: only a power of five up to 5^13 can divide n.
         -13..=-1 => match 5u64.pow(p.unsigned_abs()) {
-            f if n % f == 0 => u128::from(n / f),
+            f if n.is_multiple_of(f) => u128::from(n / f),
             _ => return false,
         },
         _ => return false,
