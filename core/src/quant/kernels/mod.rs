@@ -11,16 +11,21 @@
 //! ```
 //!
 //! (RaBitQ §3.3.2, Eq. 21), so one AND + popcount kernel serves every B.
-//! Each CPU gets the fastest set it supports, picked once, like
-//! [`crate::distance`]; every set returns the same integer. Kernels never
+//! A query gets the fastest set its CPU supports for its shape (sets are
+//! detected once, like [`crate::distance`]'s); every set returns the same
+//! integer, and so do the [`ByteTables`] that replace them for short codes
+//! of several bits. Kernels never
 //! allocate. Slices are bytes because codes are read in place from pages,
 //! which gives no alignment promise; every load is unaligned.
 
+mod byte_tables;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 use std::sync::OnceLock;
+
+pub use byte_tables::ByteTables;
 
 /// One implementation of every code kernel.
 #[derive(Clone, Copy)]
@@ -28,6 +33,9 @@ pub struct Kernels {
     pub name: &'static str,
     /// `(code planes, query planes, their shape) -> Σᵢ codeᵢ·queryᵢ`.
     pub planes_dot: fn(&[u8], &[u8], PlaneShape) -> u64,
+    /// The least [`PlaneShape::pair_words`] at which this set beats the
+    /// sets before it (0: everywhere).
+    pub min_pair_words: usize,
 }
 
 /// The most planes a code or a query may have: values of at most 8 bits.
@@ -44,6 +52,11 @@ pub struct PlaneShape {
 }
 
 impl PlaneShape {
+    /// Words ANDed and counted per estimate: every code plane meets every query plane.
+    pub fn pair_words(self) -> usize {
+        self.words * self.code_planes * self.query_planes
+    }
+
     /// Slices that do not match the shape are a bug.
     #[inline(always)]
     fn check(self, code: &[u8], query: &[u8]) {
@@ -59,11 +72,11 @@ impl PlaneShape {
     }
 }
 
-/// The kernels for this CPU.
-#[inline]
-pub fn kernels() -> &'static Kernels {
-    static SELECTED: OnceLock<Kernels> = OnceLock::new();
-    SELECTED.get_or_init(|| available().into_iter().last().expect("the portable kernels always exist"))
+/// The fastest kernels this CPU has for codes and queries of `shape`.
+pub fn kernels_for(shape: PlaneShape) -> Kernels {
+    static AVAILABLE: OnceLock<Vec<Kernels>> = OnceLock::new();
+    let sets = AVAILABLE.get_or_init(available);
+    *sets.iter().rev().find(|set| set.min_pair_words <= shape.pair_words()).expect("the portable kernels always exist")
 }
 
 /// Every kernel set this CPU can run, slowest first (for tests and benchmarks).
@@ -126,6 +139,7 @@ mod tests {
     #[test]
     #[should_panic]
     fn partial_planes_are_a_bug() {
-        (kernels().planes_dot)(&[0; 12], &[0; 8], PlaneShape { words: 1, code_planes: 1, query_planes: 1 });
+        let shape = PlaneShape { words: 1, code_planes: 1, query_planes: 1 };
+        (kernels_for(shape).planes_dot)(&[0; 12], &[0; 8], shape);
     }
 }

@@ -4,7 +4,7 @@
 
 use super::{Kernels, PlaneShape};
 
-pub const KERNELS: Kernels = Kernels { name: "portable", planes_dot };
+pub const KERNELS: Kernels = Kernels { name: "portable", planes_dot, min_pair_words: 0 };
 
 fn planes_dot(code: &[u8], query: &[u8], shape: PlaneShape) -> u64 {
     planes_dot_body(code, query, shape)
