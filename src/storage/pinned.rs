@@ -21,22 +21,29 @@ use vector_core::hnsw::MixHasher;
 
 use super::{corrupted, BlockNumber, Index, OffsetNumber, PageRef, RelationFile};
 
-type RecentBuffers = HashMap<(RelationFile, BlockNumber), pg_sys::Buffer, BuildHasherDefault<MixHasher>>;
+/// Per index file, the buffer each of its blocks was in, by block number
+/// (`InvalidBuffer`, 0, where not known).
+type RecentBuffers = HashMap<RelationFile, Vec<pg_sys::Buffer>, BuildHasherDefault<MixHasher>>;
 
 thread_local! {
     /// The buffer each block this backend pinned was in, across searches:
     /// pinning it again there skips the shared buffer-mapping table, whose
     /// lookup was 15% of a search's CPU (pydoc-minilm, ef_search 40). A
-    /// stale entry costs one failed check.
+    /// stale entry costs one failed check. A [`PinnedPages`] takes its
+    /// index's array for its life and puts it back when dropped, so a pin
+    /// looks it up by block number alone (a map keyed by file and block
+    /// had been 5% of a search's CPU).
     static RECENT_BUFFERS: RefCell<RecentBuffers> = RefCell::new(HashMap::default());
 }
 
-/// Entries kept in [`RECENT_BUFFERS`] at most (about 2.5 MB of a
-/// backend's memory at the most): past it, the map starts over.
-fn max_recent_buffers() -> usize {
-    // SAFETY: NBuffers is set at server start and never changes.
-    (unsafe { pg_sys::NBuffers }.max(0) as usize).clamp(1024, 1 << 16)
-}
+/// Blocks remembered per index at most (4 bytes each): an index of up to
+/// 2 GiB entirely.
+const MAX_RECENT_BLOCKS: usize = 1 << 18;
+
+/// Index files remembered at most: past it, the map starts over.
+const MAX_RECENT_FILES: usize = 16;
+
+const NO_BUFFER: pg_sys::Buffer = pg_sys::InvalidBuffer as pg_sys::Buffer;
 
 /// More pins than this and [`PinnedPages::trim`] releases them all: at most
 /// 8,192, and never more than a sixteenth of shared_buffers, so a wide walk
@@ -55,8 +62,9 @@ pub struct PinnedPages {
     index: Index,
     max_pins: usize,
     pins: HashMap<BlockNumber, pg_sys::Buffer, BuildHasherDefault<MixHasher>>,
-    /// This index's part of [`RECENT_BUFFERS`], if it uses it.
-    recent_key: Option<RelationFile>,
+    /// This index's part of [`RECENT_BUFFERS`], taken from it for this
+    /// object's life, if it uses it.
+    recent: Option<(RelationFile, Vec<pg_sys::Buffer>)>,
     /// The relation's size when last asked (it only grows).
     known_blocks: BlockNumber,
     /// Pins taken so far, released or not.
@@ -68,7 +76,10 @@ impl PinnedPages {
     pub fn new(index: Index) -> Self {
         let mut pins = HashMap::default();
         pins.reserve(256);
-        Self { index, max_pins: max_pins(), pins, recent_key: index.recent_buffer_key(), known_blocks: 0, pins_taken: 0 }
+        let recent = index
+            .recent_buffer_key()
+            .map(|file| (file, RECENT_BUFFERS.with_borrow_mut(|recent| recent.remove(&file)).unwrap_or_default()));
+        Self { index, max_pins: max_pins(), pins, recent, known_blocks: 0, pins_taken: 0 }
     }
 
     /// Pins `block` (if it is not yet) until [`Self::trim`] or drop.
@@ -117,8 +128,8 @@ impl PinnedPages {
         if let Some(&buffer) = self.pins.get(&block) {
             return buffer;
         }
-        let buffer = match self.recent_key {
-            Some(file) => self.pin_through_recent(file, block),
+        let buffer = match self.recent {
+            Some(_) => self.pin_through_recent(block),
             None => self.pin_checked(block),
         };
         self.pins.insert(block, buffer);
@@ -142,20 +153,25 @@ impl PinnedPages {
     /// Pins `block` in the buffer it was in when this backend last pinned
     /// it, if it is still there (then the block exists: the index file
     /// never shrinks), and remembers where it is now.
-    fn pin_through_recent(&mut self, file: RelationFile, block: BlockNumber) -> pg_sys::Buffer {
-        let key = (file, block);
-        let recent = RECENT_BUFFERS.with_borrow(|recent| recent.get(&key).copied());
+    fn pin_through_recent(&mut self, block: BlockNumber) -> pg_sys::Buffer {
+        let slot = block as usize;
+        let recent = self.recent_buffers().get(slot).copied().filter(|&buffer| buffer != NO_BUFFER);
         if let Some(buffer) = recent.filter(|&buffer| self.index.pin_if_still_in(block, buffer)) {
             return buffer;
         }
         let buffer = self.pin_checked(block);
-        RECENT_BUFFERS.with_borrow_mut(|recent| {
-            if recent.len() >= max_recent_buffers() {
-                recent.clear();
+        let recent = self.recent_buffers();
+        if slot < MAX_RECENT_BLOCKS {
+            if slot >= recent.len() {
+                recent.resize((slot + 1).next_power_of_two().min(MAX_RECENT_BLOCKS), NO_BUFFER);
             }
-            recent.insert(key, buffer);
-        });
+            recent[slot] = buffer;
+        }
         buffer
+    }
+
+    fn recent_buffers(&mut self) -> &mut Vec<pg_sys::Buffer> {
+        &mut self.recent.as_mut().expect("an index that remembers recent buffers").1
     }
 
     /// How many pins this has taken: the distinct pages a walk visited,
@@ -180,6 +196,21 @@ impl PinnedPages {
 impl Drop for PinnedPages {
     fn drop(&mut self) {
         self.release_all();
+        if let Some((file, buffers)) = self.recent.take() {
+            RECENT_BUFFERS.with_borrow_mut(|recent| {
+                if recent.len() >= MAX_RECENT_FILES {
+                    recent.clear();
+                }
+                // Two objects on one index (a nested walk) each hold part:
+                // keep the larger.
+                match recent.get(&file) {
+                    Some(kept) if kept.len() > buffers.len() => {}
+                    _ => {
+                        recent.insert(file, buffers);
+                    }
+                }
+            });
+        }
     }
 }
 

@@ -116,8 +116,7 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
             let metric = meta.metric.metric();
             let estimated = read_encoder(index, &meta).and_then(|encoder| EstimateQuery::new(&encoder, &vector, metric));
             let query = estimated.map_or(SearchQuery::Exact(vector), SearchQuery::Estimated);
-            let graph = PageGraph::open(*index, &meta);
-            let search = Box::new(ResumableSearch::new(&graph, query, EF_SEARCH.get() as usize));
+            let search = Box::new(ResumableSearch::new(&PageGraph::open(*index, &meta), query, EF_SEARCH.get() as usize));
             state.phase = Phase::Searching { search, filter };
             search_batch(index, state);
         }
