@@ -28,9 +28,13 @@ PGUSER, PGDATABASE), on one connection, sequentially:
    4,000; random, seeded) together with all the inserted rows, then VACUUM (autocommit); then recall@10 at
    ef_search = 40 against a ground truth recomputed over the surviving rows.
 
-With --pgvector-database DB, each dataset then runs the same steps again on
-a second connection to DB, where pgvector's extension `vector` is installed
-(the two cannot share a database: both define type `vector`), and a table
+With --pgvector-database DB, each dataset also runs every step on a second
+connection to DB, where pgvector's extension `vector` is installed (the two
+cannot share a database: both define type `vector`): loads and builds one
+after the other, then the searches (3) and the exact scan (4) interleaved,
+SWEEP_ROUNDS rounds alternating between the two per ef_search, each keeping
+its round of median CPU, so the drift of a shared machine hits both alike;
+then the writes one after the other. A table
 puts the two side by side with ratios vector_ext / pgvector: build time,
 index size, backend CPU per query at recall@10 0.95 (interpolated between
 the two ef_search values around it), insert CPU per row, delete + VACUUM
@@ -420,18 +424,37 @@ def check_plans(conn, ds, literal):
     return warnings
 
 
-def search_sweep(conn, ds, literals, min_seconds):
-    sweep = {}
+SWEEP_ROUNDS = 3
+
+
+def interleaved(conns, measure, cpu_us):
+    """measure(conn) on every connection, SWEEP_ROUNDS rounds alternating
+    between them; per connection the result whose cpu_us(result) is the median."""
+    results = [[] for _ in conns]
+    for _ in range(SWEEP_ROUNDS):
+        for conn, kept in zip(conns, results):
+            kept.append(measure(conn))
+    return [sorted(kept, key=cpu_us)[len(kept) // 2] for kept in results]
+
+
+def search_sweeps(conns, ds, literals, min_seconds):
+    """Per connection, ef_search -> (recall@10, Timing), measured interleaved."""
     sql = knn_sql(ds)
     params = [(v,) for v in literals]
-    run_timed(conn, sql, params[:50])  # warm up: plan cache, shared buffers
+    sweeps = [{} for _ in conns]
+    for conn in conns:
+        run_timed(conn, sql, params[:50])  # warm up: plan cache, shared buffers
     for ef in EF_SEARCH:
-        conn.execute(f"SET hnsw.ef_search = {ef}")
-        timing = run_timed(conn, sql, params, min_seconds)
-        sweep[ef] = (recall(timing.results, ds.truth), timing)
-        log(f"ef_search {ef}: recall {sweep[ef][0]:.3f}, {timing.per_second:,.0f} QPS")
-    conn.execute("RESET hnsw.ef_search")
-    return sweep
+        for conn in conns:
+            conn.execute(f"SET hnsw.ef_search = {ef}")
+        timings = interleaved(conns, lambda conn: run_timed(conn, sql, params, min_seconds), lambda t: t.cpu_us_each)
+        for sweep, timing in zip(sweeps, timings):
+            sweep[ef] = (recall(timing.results, ds.truth), timing)
+        log(f"ef_search {ef}: recall " + ", ".join(f"{sweep[ef][0]:.3f}" for sweep in sweeps)
+            + "; QPS " + ", ".join(f"{sweep[ef][1].per_second:,.0f}" for sweep in sweeps))
+    for conn in conns:
+        conn.execute("RESET hnsw.ef_search")
+    return sweeps
 
 
 def scan_work(conn, ds, literals, queries=50):
@@ -687,9 +710,8 @@ def print_dataset_report(ds, r):
 # ---------------------------------------------------------------- main
 
 
-def bench_dataset(conn, ds, args):
-    rng = np.random.default_rng(args.seed)
-    literals = [vector_literal(q) for q in ds.queries]
+def load_and_build(conn, ds, args):
+    """Steps 1 and 2; the report so far."""
     r = {}
     log(f"{ds.name}: loading {len(ds.base):,} rows")
     r["load"] = load_table(conn, ds)
@@ -706,11 +728,30 @@ def bench_dataset(conn, ds, args):
         log(f"hnsw index unavailable: {r['index_error']}")
     else:
         r["size"] = index_mib(conn)
-        r["warnings"] = check_plans(conn, ds, literals[0])
-        r["sweep"] = search_sweep(conn, ds, literals, args.min_seconds)
+        r["warnings"] = check_plans(conn, ds, literals_of(ds)[0])
+    return r
+
+
+def search_and_exact(conns, reports, ds, args):
+    """Steps 3 and 4 on every connection, interleaved."""
+    literals = literals_of(ds)
+    indexed = [(conn, r) for conn, r in zip(conns, reports) if not r["index_error"]]
+    log(f"{ds.name}: searches")
+    sweeps = search_sweeps([conn for conn, _ in indexed], ds, literals, args.min_seconds)
+    for (conn, r), sweep in zip(indexed, sweeps):
+        r["sweep"] = sweep
         r["work"] = scan_work(conn, ds, literals)
     log(f"{ds.name}: exact scan")
-    r["exact"] = exact_scan(conn, ds, literals, args.exact_queries, args.min_seconds)
+    exact = interleaved(conns, lambda conn: exact_scan(conn, ds, literals, args.exact_queries, args.min_seconds),
+                        lambda result: result[2].cpu_us_each)
+    for r, result in zip(reports, exact):
+        r["exact"] = result
+
+
+def writes(conn, ds, args, r):
+    """IVFFlat and step 5; drops the table."""
+    rng = np.random.default_rng(args.seed)
+    literals = literals_of(ds)
     if not r["index_error"]:
         log(f"{ds.name}: ivfflat, then the hnsw index again for the writes")
         conn.execute(f"DROP INDEX {INDEX_NAME}")
@@ -729,7 +770,10 @@ def bench_dataset(conn, ds, args):
         conn.execute("RESET hnsw.ef_search")
         r["after"] = (recall(timing.results, truth), timing)
     conn.execute("DROP TABLE items")
-    return r
+
+
+def literals_of(ds):
+    return [vector_literal(q) for q in ds.queries]
 
 
 def parse_args():
@@ -757,11 +801,20 @@ def main():
         for spec in args.datasets:
             log(f"{spec}: reading the data and computing the ground truth")
             ds = load_dataset(spec, args.max_queries)
-            report = bench_dataset(conn, ds, args)
-            print_dataset_report(ds, report)
+            conns = [conn] if reference is None else [conn, reference]
+            reports = []
+            for c in conns:
+                if c is reference:
+                    log(f"{spec}: the same on pgvector")
+                reports.append(load_and_build(c, ds, args))
+            search_and_exact(conns, reports, ds, args)
+            for c, report in zip(conns, reports):
+                if c is reference:
+                    log(f"{spec}: the writes on pgvector")
+                writes(c, ds, args, report)
+            print_dataset_report(ds, reports[0])
             if reference is not None:
-                log(f"{spec}: the same steps on pgvector")
-                print_side_by_side(ds, report, bench_dataset(reference, ds, args))
+                print_side_by_side(ds, reports[0], reports[1])
             sys.stdout.flush()
         if reference is not None:
             reference.close()

@@ -15,8 +15,9 @@ RESULTS=$REPO/target/bench-results.md
 
 prepare_bench
 
-# Serial index builds, room for the whole graph, no JIT noise.
-EXTRA_SERVER_OPTIONS="-c shared_buffers=1GB -c maintenance_work_mem=2GB -c max_parallel_maintenance_workers=0 -c jit=off"
+# Serial index builds, room for the whole graph, no JIT noise; shared
+# buffers that hold both extensions' tables and indexes (searched in turn).
+EXTRA_SERVER_OPTIONS="-c shared_buffers=2GB -c maintenance_work_mem=2GB -c max_parallel_maintenance_workers=0 -c jit=off"
 start_cluster
 create_bench_databases
 
