@@ -11,10 +11,18 @@ use crate::storage::{BlockNumber, OffsetNumber, INVALID_BLOCK};
 pub const ADDRESS_BYTES: usize = 6;
 
 /// Where a tuple lives: an index element, a neighbor tuple, a heap row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Address {
     pub block: BlockNumber,
     pub offset: OffsetNumber,
+}
+
+/// One word per address: a walk hashes every neighbor it meets into its
+/// visited set, and two words cost a second round of the hasher.
+impl std::hash::Hash for Address {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64((self.block as u64) << 16 | self.offset as u64);
+    }
 }
 
 impl Address {

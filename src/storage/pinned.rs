@@ -69,6 +69,9 @@ pub struct PinnedPages {
     known_blocks: BlockNumber,
     /// Pins taken so far, released or not.
     pins_taken: u64,
+    /// The pins of the batch `prefetched_items` is reading (kept for its
+    /// allocation).
+    batch: Vec<Pinned>,
 }
 
 impl PinnedPages {
@@ -79,7 +82,7 @@ impl PinnedPages {
         let recent = index
             .recent_buffer_key()
             .map(|file| (file, RECENT_BUFFERS.with_borrow_mut(|recent| recent.remove(&file)).unwrap_or_default()));
-        Self { index, max_pins: max_pins(), pins, recent, known_blocks: 0, pins_taken: 0 }
+        Self { index, max_pins: max_pins(), pins, recent, known_blocks: 0, pins_taken: 0, batch: Vec::new() }
     }
 
     /// Pins `block` (if it is not yet) until [`Self::trim`] or drop.
@@ -94,25 +97,33 @@ impl PinnedPages {
         unsafe { PageRef::from_raw(pg_sys::BufferGetPage(pinned.0).cast()) }
     }
 
-    /// Pins the pages of `items` (block, offset) and returns each item's
-    /// bytes (`None` where there is no item), with every line pointer and
-    /// then the first `bytes_each` bytes of every item prefetched before
-    /// any is read, so the cache misses of a batch overlap. Read only bytes
-    /// that cannot change while the page is reachable, as for [`Self::page`].
-    pub fn prefetched_items(&mut self, items: &[(BlockNumber, OffsetNumber)], bytes_each: usize) -> Vec<Option<&[u8]>> {
-        let pinned: Vec<Pinned> = items.iter().map(|&(block, _)| self.pin(block)).collect();
-        for (&(_, offset), &pin) in items.iter().zip(&pinned) {
+    /// Pins the pages of `items` (block, offset) and calls `each` with
+    /// every item's position in `items` and bytes (`None` where there is no
+    /// item), in order, after every line pointer and then the first
+    /// `bytes_each` bytes of every item were prefetched, so the cache misses
+    /// of a batch overlap. Read only bytes that cannot change while the
+    /// page is reachable, as for [`Self::page`]. Allocates nothing once
+    /// warm: a walk calls this for every element it expands.
+    pub fn prefetched_items<I>(&mut self, items: I, bytes_each: usize, mut each: impl FnMut(usize, Option<&[u8]>))
+    where
+        I: Iterator<Item = (BlockNumber, OffsetNumber)> + Clone,
+    {
+        let mut pinned = std::mem::take(&mut self.batch);
+        pinned.clear();
+        pinned.extend(items.clone().map(|(block, _)| self.pin(block)));
+        for ((_, offset), &pin) in items.clone().zip(&pinned) {
             self.page(pin).prefetch_line_pointer(offset);
         }
         let lines = bytes_each.div_ceil(64);
-        let found = items.iter().zip(&pinned).map(|(&(_, offset), &pin)| {
-            let bytes = self.page(pin).item(offset);
-            if let Some(bytes) = bytes {
+        for ((_, offset), &pin) in items.clone().zip(&pinned) {
+            if let Some(bytes) = self.page(pin).item(offset) {
                 vector_core::distance::prefetch(bytes.as_ptr(), lines);
             }
-            bytes
-        });
-        found.collect()
+        }
+        for (i, ((_, offset), &pin)) in items.zip(&pinned).enumerate() {
+            each(i, self.page(pin).item(offset));
+        }
+        self.batch = pinned;
     }
 
     /// Releases every pin once there are too many (a walk that wide is a

@@ -287,18 +287,19 @@ impl Graph for PageGraph {
             .map(|at| (at.block, at.offset))
             .collect();
         let mut longer = Vec::new();
-        let items = self.pages.prefetched_items(&vectors, self.shape.prefetch_bytes());
-        for (i, (&(block, offset), bytes)) in vectors.iter().zip(items).enumerate() {
-            let bytes = bytes.unwrap_or_else(|| corrupted(&self.index, block, "lacks an element's vector"));
-            let chunk = VectorChunk::decode(bytes).unwrap_or_else(|e| corrupted(&self.index, block, &e.to_string()));
+        let (index, shape, score) = (self.index, self.shape, self.score);
+        self.pages.prefetched_items(vectors.iter().copied(), shape.prefetch_bytes(), |i, bytes| {
+            let (block, offset) = vectors[i];
+            let bytes = bytes.unwrap_or_else(|| corrupted(&index, block, "lacks an element's vector"));
+            let chunk = VectorChunk::decode(bytes).unwrap_or_else(|e| corrupted(&index, block, &e.to_string()));
             if chunk.next().is_valid() {
                 longer.push(i);
                 out.push(f32::NAN);
-                continue;
+                return;
             }
-            let vector = checked_length(&self.index, Address { block, offset }, chunk.floats(), self.shape);
-            out.push((self.score)(query, vector));
-        }
+            let vector = checked_length(&index, Address { block, offset }, chunk.floats(), shape);
+            out.push(score(query, vector));
+        });
         for i in longer {
             self.distances_computed -= 1; // counted again by distance()
             out[i] = self.distance(query, nodes[i]);
@@ -387,13 +388,14 @@ impl EstimatingGraph for PageGraph {
         self.estimates_computed += nodes.len() as u64;
         out.clear();
         self.pages.trim();
-        let at: Vec<(BlockNumber, u16)> = nodes.iter().map(|node| (node.block, node.offset)).collect();
-        let items = self.pages.prefetched_items(&at, self.shape.element_bytes());
-        for (&(block, _), bytes) in at.iter().zip(items) {
-            let bytes = bytes.unwrap_or_else(|| corrupted(&self.index, block, "lacks a linked element"));
-            let element = Element::decode(bytes, self.shape).unwrap_or_else(|e| corrupted(&self.index, block, &e.to_string()));
+        let (index, shape) = (self.index, self.shape);
+        let at = nodes.iter().map(|node| (node.block, node.offset));
+        self.pages.prefetched_items(at, shape.element_bytes(), |i, bytes| {
+            let block = nodes[i].block;
+            let bytes = bytes.unwrap_or_else(|| corrupted(&index, block, "lacks a linked element"));
+            let element = Element::decode(bytes, shape).unwrap_or_else(|e| corrupted(&index, block, &e.to_string()));
             out.push(query.score(element.code()));
-        }
+        });
     }
 }
 
