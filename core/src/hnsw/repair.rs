@@ -43,13 +43,16 @@ pub fn repair_neighbors<G: GraphMut>(
     // search costs as much as an insert's, and most lists lose only a link
     // or two to a VACUUM.
     let mut visited = graph.new_visited();
+    let mut vector = Vec::new();
+    graph.load_vector(node, &mut vector);
     let found = if lost * LOCAL_REPAIR_SHARE > before.len() {
-        search_from_entry(graph, params, node, level, is_deleted, &mut visited)
+        search_from_entry(graph, params, node, &vector, level, is_deleted, &mut visited)
     } else {
         Vec::new()
     };
     let max_degree = params.max_degree(level);
     let mut chosen = Vec::new();
+    let mut scores = Vec::new();
     graph.update_neighbors(node, level, &mut |g, current| {
         let mut pool: Vec<G::Node> = found.iter().map(|c| c.node).collect();
         let mut second_hop = Vec::new();
@@ -64,8 +67,9 @@ pub fn repair_neighbors<G: GraphMut>(
         }
         let mut seen = HashSet::new();
         pool.retain(|&n| n != node && seen.insert(n));
-        let mut candidates: Vec<Candidate<G::Node>> =
-            pool.into_iter().map(|n| Candidate { distance: g.distance_between(node, n), node: n }).collect();
+        // All at once: a store overlaps the cache misses of a batch.
+        g.distances(&vector, &pool, &mut scores);
+        let mut candidates: Vec<Candidate<G::Node>> = pool.iter().zip(&scores).map(|(&n, &distance)| Candidate { distance, node: n }).collect();
         candidates.sort();
         chosen = select_neighbors(g, &candidates, max_degree, true).into_iter().map(|c| c.node).collect();
         chosen.clone()
@@ -137,12 +141,13 @@ pub fn unreached<G: Graph>(graph: &mut G, nodes: &[G::Node]) -> Vec<G::Node> {
 /// repaired with a fresh search.
 const LOCAL_REPAIR_SHARE: usize = 4;
 
-/// The ef_construction nearest live elements to `node` on `level`,
-/// searched from the entry point.
+/// The ef_construction nearest live elements to `node` (whose vector is
+/// `vector`) on `level`, searched from the entry point.
 fn search_from_entry<G: GraphMut>(
     graph: &mut G,
     params: &HnswParams,
     node: G::Node,
+    vector: &[f32],
     level: usize,
     is_deleted: &dyn Fn(G::Node) -> bool,
     visited: &mut G::Visited,
@@ -153,8 +158,6 @@ fn search_from_entry<G: GraphMut>(
     if entry_level < level {
         return Vec::new();
     }
-    let mut vector = Vec::new();
-    graph.load_vector(node, &mut vector);
-    let entry_points = greedy_descent(graph, &vector, entry, entry_level, level, visited);
-    search_layer_among(graph, &vector, &entry_points, params.ef_construction, level, visited, |n| n != node && !is_deleted(n))
+    let entry_points = greedy_descent(graph, vector, entry, entry_level, level, visited);
+    search_layer_among(graph, vector, &entry_points, params.ef_construction, level, visited, |n| n != node && !is_deleted(n))
 }
