@@ -90,6 +90,14 @@ pub(crate) fn filter_columns(index: pg_sys::Relation, am: &str) -> usize {
     types.len() - 1
 }
 
+/// Which filter columns an index may link (`hnsw/values.rs`): those whose
+/// word is the value itself or its hash, where equal words mean equal
+/// values (up to a hash collision, which the executor's recheck catches).
+/// Label arrays' signatures do not say which rows share a label.
+pub(crate) fn linkable_columns(index: pg_sys::Relation) -> Vec<bool> {
+    column_types(index).iter().skip(1).map(|&t| matches!(Kind::of(t), Some(Kind::Integer | Kind::Text))).collect()
+}
+
 /// The type of each key column as the index stores it.
 fn column_types(index: pg_sys::Relation) -> Vec<pg_sys::Oid> {
     // SAFETY: an open index: rd_index, and rd_att with an attribute per column.
@@ -213,6 +221,16 @@ impl ScanFilter {
     /// Whether the executor must recheck the conditions on the rows returned.
     pub(crate) fn lossy(&self) -> bool {
         self.lossy
+    }
+
+    /// The words filter column `column` must equal, when a condition says
+    /// (`=` or `= ANY`): the values whose graphs a walk may keep to.
+    pub(crate) fn equal_words(&self, column: usize) -> Option<Vec<i64>> {
+        self.conditions.iter().find_map(|condition| match *condition {
+            Condition::Compare { column: c, strategy: EQUAL, value } if c == column => Some(vec![value]),
+            Condition::AnyOf { column: c, ref values } if c == column => Some(values.clone()),
+            _ => None,
+        })
     }
 
     /// Whether a row with these filter words meets every condition (a

@@ -20,6 +20,7 @@ mod progress;
 mod repair;
 mod resumable;
 mod search;
+mod subsets;
 mod visited;
 
 pub use estimated::{search_layer_estimated, EstimateQuery, EstimatingGraph, SearchCounters};
@@ -31,6 +32,7 @@ pub use params::{HnswParams, LevelGenerator};
 pub use progress::{BuildStage, PROGRESS_EVERY};
 pub use repair::{relink_cut_off, repair_neighbors, unreached};
 pub use resumable::{ResumableSearch, SearchQuery};
+pub use subsets::{subset_links, SubsetLinks};
 pub use search::{greedy_descent, knn_search, search_layer, search_layer_among, Candidate};
 pub use visited::{GenerationVisited, HashVisited, MixHasher, Visited};
 

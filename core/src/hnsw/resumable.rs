@@ -102,6 +102,8 @@ pub struct ResumableSearch<G: Graph> {
     counters: SearchCounters,
     /// Elements met on layer 0.
     discovered: u64,
+    /// Where layer 0's walk starts when the caller chose (`from_entry_points`).
+    entry_points: Option<Vec<G::Node>>,
 }
 
 impl<G: EstimatingGraph> ResumableSearch<G> {
@@ -118,7 +120,15 @@ impl<G: EstimatingGraph> ResumableSearch<G> {
             spilled: BinaryHeap::new(),
             counters: SearchCounters::default(),
             discovered: 0,
+            entry_points: None,
         }
+    }
+
+    /// A search of layer 0 alone that starts from `entry_points` instead of
+    /// descending from the graph's entry point: a walk of a graph with
+    /// several entries, as the per-value graphs of an `IN (...)` filter are.
+    pub fn from_entry_points(graph: &G, query: SearchQuery, ef: usize, entry_points: Vec<G::Node>) -> Self {
+        Self { entry_points: Some(entry_points), ..Self::new(graph, query, ef) }
     }
 
     /// The query vector.
@@ -230,6 +240,21 @@ impl<G: EstimatingGraph> ResumableSearch<G> {
     /// is walked by estimates with ef = 1, expanding only the neighbors
     /// whose lower bound beats the best exact score so far.
     fn descend(&mut self, graph: &mut G, accepts: &mut impl FnMut(&mut G, G::Node) -> bool) {
+        if let Some(entry_points) = self.entry_points.take() {
+            let mut scores = Vec::new();
+            graph.distances(self.query.vector(), &entry_points, &mut scores);
+            self.counters.exact += entry_points.len() as u64;
+            let mut entry_points: Vec<Candidate<G::Node>> = entry_points.into_iter().zip(scores).map(|(node, distance)| Candidate { distance, node }).collect();
+            if entry_points.len() > 1 {
+                // Each entry first walks greedily towards the query: a far
+                // entry would otherwise lose to the nearer graphs' results
+                // and its graph never be walked.
+                entry_points = entry_points.iter().flat_map(|&entry| self.greedy_on_layer_zero(graph, entry)).collect();
+                self.visited.reset();
+            }
+            self.start_layer_zero(graph, accepts, entry_points);
+            return;
+        }
         let Some((entry, entry_level)) = graph.entry_point() else { return };
         let entry_points = match &self.query {
             SearchQuery::Exact(vector) => greedy_descent(graph, vector, entry, entry_level, 0, &mut self.visited),
@@ -243,6 +268,20 @@ impl<G: EstimatingGraph> ResumableSearch<G> {
             }
         };
         self.visited.reset();
+        self.start_layer_zero(graph, accepts, entry_points);
+    }
+
+    /// Algorithm 2 with ef = 1 on layer 0 from `entry`: where a greedy walk
+    /// towards the query stops (exact scores, or estimates as in `descend`).
+    fn greedy_on_layer_zero(&mut self, graph: &mut G, entry: Candidate<G::Node>) -> Vec<Candidate<G::Node>> {
+        match &self.query {
+            SearchQuery::Exact(vector) => super::search::search_layer(graph, vector, &[entry], 1, 0, &mut self.visited),
+            SearchQuery::Estimated(query) => search_layer_estimated(graph, query, &[entry], 1, 0, &mut self.visited, &mut self.counters),
+        }
+    }
+
+    /// Queues layer 0's entry points (their scores exact), offering each.
+    fn start_layer_zero(&mut self, graph: &mut G, accepts: &mut impl FnMut(&mut G, G::Node) -> bool, entry_points: Vec<Candidate<G::Node>>) {
         for entry in entry_points {
             if self.visited.first_visit(entry.node) {
                 self.discovered += 1;

@@ -20,12 +20,12 @@ use std::hash::{Hash, Hasher};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
 use vector_core::flat::FlatVectors;
-use vector_core::hnsw::{BuildStage, HnswParams, MemoryGraph, PROGRESS_EVERY};
+use vector_core::hnsw::{subset_links, BuildStage, HnswParams, MemoryGraph, SubsetLinks, PROGRESS_EVERY};
 use vector_core::ivf::bisection_order;
 use vector_core::quant::RabitqEncoder;
 
-use super::format::{self, Address, MetaPage, Shape, StoredMetric, StoredVerdict, GRAPH_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE, VECTOR_CHUNK};
-use crate::am::filter::{filter_columns, row_filter_values};
+use super::format::{self, Address, MetaPage, Shape, StoredMetric, StoredVerdict, ValueEntry, GRAPH_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE, VALUE_ENTRIES, VECTOR_CHUNK};
+use crate::am::filter::{filter_columns, linkable_columns, row_filter_values};
 use crate::am::{column_dimensions, KeyType};
 use super::{insert, opclass_metric, options, report_progress};
 use crate::storage::{item_space, BuildPage, Index, EMPTY_PAGE_BYTES, INVALID_BLOCK};
@@ -39,6 +39,7 @@ const PHASE_GRAPH: i64 = 3;
 const PHASE_FINDABILITY: i64 = 4;
 const PHASE_WRITE: i64 = 5;
 const PHASE_ENCODE: i64 = 6;
+const PHASE_VALUES: i64 = 7;
 
 struct BuildState {
     index: Index,
@@ -151,6 +152,7 @@ pub unsafe extern "C-unwind" fn ambuildphasename(phase: i64) -> *mut std::ffi::c
         PHASE_FINDABILITY => c"checking findability".as_ptr().cast_mut(),
         PHASE_WRITE => c"writing pages".as_ptr().cast_mut(),
         PHASE_ENCODE => c"encoding vectors".as_ptr().cast_mut(),
+        PHASE_VALUES => c"linking filter values".as_ptr().cast_mut(),
         _ => std::ptr::null_mut(),
     }
 }
@@ -342,7 +344,70 @@ fn empty_meta(params: HnswParams, dimensions: usize, metric: StoredMetric, filte
         code_bits: format::default_code_bits(dimensions, metric),
         rotation_seed: ROTATION_SEED,
         filter_columns: filter_columns as u8,
+        linked_columns: 0,
+        directory: Address::INVALID,
     }
+}
+
+/// A filter column is linked when some value of it has at least
+/// LINKED_GROUP_ELEMENTS elements (enough to fill a LIMIT from its graph
+/// alone) and at most 1 / LINKED_GROUP_SHARE of them (so few that a walk of
+/// the whole graph meets several failing elements per matching one: the
+/// filtered walk's CPU grows as selectivity^-0.76, bench_filter.sh). A
+/// unique column or a flag of three values is not worth the links.
+const LINKED_GROUP_ELEMENTS: usize = 16;
+const LINKED_GROUP_SHARE: usize = 4;
+
+/// The value graphs of the linked filter columns (values.rs).
+struct ValueLinks {
+    /// Per linked column, in column order: its column and its values'
+    /// graphs, whose entries are the elements of `words`.
+    columns: Vec<(usize, Vec<i64>, SubsetLinks)>,
+}
+
+/// Decides which filter columns to link (integer and text columns with a
+/// value worth linking, see LINKED_GROUP_ELEMENTS; as many as the neighbor
+/// tuples have room for), marks them in `meta` and builds their value graphs.
+fn link_values(state: &BuildState, graph: &MemoryGraph, meta: &mut MetaPage) -> ValueLinks {
+    let columns = state.filter_columns;
+    let linkable = linkable_columns(state.index.raw());
+    let mut linked = Vec::new();
+    for column in (0..columns.min(16)).filter(|&c| linkable[c]) {
+        if linked.len() == format::max_value_lists(state.params.m) {
+            break;
+        }
+        let mut groups: HashMap<i64, Vec<u32>> = HashMap::new();
+        for node in 0..graph.len() {
+            if let Some(word) = state.filters[node * columns + column] {
+                groups.entry(word).or_default().push(node as u32);
+            }
+        }
+        let worth_linking = |n: usize| n >= LINKED_GROUP_ELEMENTS && n * LINKED_GROUP_SHARE <= graph.len();
+        if groups.values().any(|members| worth_linking(members.len())) {
+            let mut groups: Vec<(i64, Vec<u32>)> = groups.into_iter().collect();
+            groups.sort_unstable_by_key(|(word, _)| *word);
+            linked.push((column, groups));
+        }
+    }
+    if linked.is_empty() {
+        return ValueLinks { columns: Vec::new() };
+    }
+    report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_VALUES);
+    report_progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, (graph.len() * linked.len()) as i64);
+    let params = super::values::value_params(&MetaPage { linked_columns: 0, ..*meta });
+    let mut done_before = 0;
+    let mut columns_linked = Vec::new();
+    for (column, groups) in linked {
+        meta.linked_columns |= 1 << column;
+        let (words, members): (Vec<i64>, Vec<Vec<u32>>) = groups.into_iter().unzip();
+        let links = subset_links(graph, state.metric.metric(), &members, params, build_seed(), build_threads(), &mut |done| {
+            report_progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, (done_before + done) as i64);
+            pgrx::check_for_interrupts!();
+        });
+        done_before += graph.len();
+        columns_linked.push((column, words, links));
+    }
+    ValueLinks { columns: columns_linked }
 }
 
 /// The seed of every index's code rotation (kept in the meta page, so a
@@ -417,7 +482,7 @@ impl PagePlan {
 const LEAF_ELEMENTS: usize = 8;
 
 fn plan_layout(graph: &MemoryGraph, duplicates: &Duplicates, meta: &MetaPage) -> Layout {
-    let m = graph.params().m;
+    let lists = meta.lists();
     let shape = meta.shape();
     // Sparse vectors have no mean to bisect around; their graph's own
     // order keeps linked elements near each other instead.
@@ -444,7 +509,7 @@ fn plan_layout(graph: &MemoryGraph, duplicates: &Duplicates, meta: &MetaPage) ->
         let (last_space, full_spaces) = chunk_spaces.split_last().expect("a vector has at least one float");
         let chunks = &mut vectors[node as usize];
         chunks.extend(full_spaces.iter().map(|&space| plan.place(space)));
-        let neighbor_space = item_space(format::neighbors_bytes(m, graph.level(node)));
+        let neighbor_space = item_space(lists.neighbors_bytes(graph.level(node)));
         if plan.free < last_space + neighbor_space && last_space + neighbor_space <= EMPTY_PAGE_BYTES {
             plan.next_page(); // start the pair on a fresh page
         }
@@ -465,6 +530,7 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates)
     let mut meta = empty_meta(state.params, state.dimensions, state.metric, state.filter_columns);
     let encoder = fit_encoder(&meta, (0..graph.len() as u32).map(|node| graph.vector(node)));
     let codes = encode_elements(encoder.as_ref(), graph, build_threads());
+    let values = link_values(state, graph, &mut meta);
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
     let code_bytes = meta.shape().code_bytes;
     let layout = plan_layout(graph, duplicates, &meta);
@@ -473,9 +539,19 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates)
         meta.entry_level = level as u8;
         meta.insert_block = layout.last_block;
     }
+    // The values directory: a page per VALUE_ENTRIES values, after the graph's.
+    let directory: Vec<ValueEntry> = values
+        .columns
+        .iter()
+        .flat_map(|(column, words, links)| words.iter().zip(&links.entries).map(|(&word, &entry)| ValueEntry { column: *column, word, entry: layout.elements[entry as usize] }))
+        .collect();
+    let directory_at = |i: usize| Address { block: layout.last_block + 1 + i as u32, offset: 1 };
+    if !directory.is_empty() {
+        meta.directory = directory_at(0);
+    }
     write_meta_and_centroid(index, &meta, encoder.as_ref());
 
-    let m = state.params.m;
+    let (m, lists) = (state.params.m, meta.lists());
     let mut page: Option<BuildPage> = None;
     let mut bytes = Vec::new();
     let mut links = Vec::new();
@@ -505,12 +581,17 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates)
             format::encode_vector_chunk(floats, chunks.get(i + 1).copied().unwrap_or(Address::INVALID), &mut bytes);
             write(chunks[i], &bytes);
         }
-        format::encode_empty_neighbors(m, graph.level(node), &mut bytes);
+        format::encode_empty_neighbors(lists, graph.level(node), &mut bytes);
         for level in 0..=graph.level(node) {
             links.clear();
             links.extend(graph.links(node, level).iter().map(|&n| layout.elements[n as usize]));
             let verdicts = (level == 0).then(|| graph.layer0_verdicts(node)).flatten().map(|verdicts| StoredVerdict::of_list(graph.links(node, 0), verdicts));
             format::write_layer(&mut bytes, m, level, &links, verdicts.as_deref());
+        }
+        for (list, (_, _, value_links)) in values.columns.iter().enumerate() {
+            links.clear();
+            links.extend(value_links.links[n].iter().map(|&n| layout.elements[n as usize]));
+            format::write_value_list(&mut bytes, lists, list, &links);
         }
         write(layout.neighbors[n], &bytes);
         if let (Some(rows), Some(chain)) = (duplicates.get(&node), layout.chains.get(&node)) {
@@ -520,6 +601,12 @@ fn write_graph(state: &BuildState, graph: &MemoryGraph, duplicates: &Duplicates)
                 write(chain[i], &bytes);
             }
         }
+    }
+    let tuples = directory.len().div_ceil(VALUE_ENTRIES);
+    for (i, entries) in directory.chunks(VALUE_ENTRIES).enumerate() {
+        let next = if i + 1 < tuples { directory_at(i + 1) } else { Address::INVALID };
+        format::encode_values(entries, next, &mut bytes);
+        write(directory_at(i), &bytes);
     }
     drop(page);
     index.log_all_pages();

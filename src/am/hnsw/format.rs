@@ -58,10 +58,26 @@
 //!            4 used-slot count per layer u8[layers]
 //!            then a verdict per layer-0 slot u8[2m] (below)
 //!            then 6-byte addresses: 2m slots for layer 0, m for each layer above
+//!            then per linked filter column (below): used-slot count u8,
+//!              value_degree(m) slots
 //! duplicates 0 kind=3 u8 | 1 0 u8 | 2 used-slot count u16 | 4 next tuple of
 //!            the chain (6, INVALID at the end) | 10 0 u16
 //!            12 heap TIDs: DUPLICATE_SLOTS x (block u32, offset u16)
+//! values     0 kind=6 u8 | 1 0 u8 | 2 used-entry count u16 | 4 next tuple of
+//!            the directory (6, INVALID at the end) | 10 0 u16
+//!            12 VALUE_ENTRIES x (filter word i64, entry element (6),
+//!              filter column u8, 0 u8)
 //! ```
+//!
+//! Linked filter columns (since version 6): for an integer or text filter
+//! column whose values repeat (a build sees at least LINKED_ROWS_PER_VALUE
+//! rows per distinct value), each element also keeps up to m links to
+//! elements with the same value in that column, a graph per value (layer 0
+//! only) whose entry element the values directory names. A walk for
+//! `column = v` starts at v's entry and follows only these links, so it
+//! meets matching elements only (see values.rs). The meta page's bit i of
+//! linked_columns marks filter column i; the value lists in a neighbor
+//! tuple follow in column order.
 //!
 //! A layer-0 verdict keeps Algorithm 4's judgement of that link from the
 //! last time its list was judged whole (see `Graph::cached_verdicts`): 255
@@ -72,7 +88,8 @@
 //! The version changes whenever this layout does; an index of another
 //! version is refused with an error asking for REINDEX. Version 3 added
 //! the verdicts, version 4 the codes (vectors moved to tuples of their own),
-//! version 5 vectors in chunks (more than 2,000 dimensions).
+//! version 5 vectors in chunks (more than 2,000 dimensions), version 6 the
+//! linked filter columns.
 
 use vector_core::hnsw::LinkVerdict;
 use vector_core::quant::rabitq::FACTORS_BYTES;
@@ -84,7 +101,7 @@ use crate::am::format::{check_meta_header, encode_filter_values, encode_meta_hea
 use crate::storage::{BlockNumber, PageTag, INVALID_BLOCK};
 
 pub const MAGIC: u32 = 0x5753_4e48; // "HNSW" read as little-endian bytes
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 pub const META_BLOCK: BlockNumber = 0;
 pub const META_PAGE: PageTag = PageTag { magic: MAGIC, kind: 1 };
 pub const GRAPH_PAGE: PageTag = PageTag { magic: MAGIC, kind: 2 };
@@ -115,14 +132,23 @@ const NEIGHBORS_KIND: u8 = 2;
 const DUPLICATES_KIND: u8 = 3;
 const VECTOR_KIND: u8 = 4;
 const CENTROID_KIND: u8 = 5;
+const VALUES_KIND: u8 = 6;
 /// Floats per centroid tuple.
 pub const CENTROID_CHUNK: usize = 2000;
 const NEIGHBORS_HEADER_BYTES: usize = 4;
 
-/// The highest level an element may have: its neighbor tuple must fit a page.
-pub fn max_level(m: usize) -> usize {
-    let slots = (MAX_ITEM_BYTES - NEIGHBORS_HEADER_BYTES - 17 - 2 * m) / ADDRESS_BYTES;
+/// The highest level an element may have: its neighbor tuple, with
+/// `value_lists` value lists, must fit a page.
+pub fn max_level(m: usize, value_lists: usize) -> usize {
+    let slots = (MAX_ITEM_BYTES - NEIGHBORS_HEADER_BYTES - 17 - 2 * m - value_lists * value_list_bytes(m)) / ADDRESS_BYTES;
     (slots / m).saturating_sub(2).min(16)
+}
+
+/// The most filter columns an index with this m links: its neighbor
+/// tuples keep room for levels up to 4, and at most 16 (the meta page's mask).
+pub fn max_value_lists(m: usize) -> usize {
+    let room = MAX_ITEM_BYTES - NEIGHBORS_HEADER_BYTES - 17 - 2 * m - ADDRESS_BYTES * (2 * m + 4 * m);
+    (room / value_list_bytes(m)).min(16)
 }
 
 // ---------------------------------------------------------------- meta page
@@ -148,9 +174,14 @@ pub struct MetaPage {
     /// (am/filter.rs); 0 in an index without them, as in every index
     /// written before they existed.
     pub filter_columns: u8,
+    /// Bit i set: filter column i is linked (each element keeps links to
+    /// elements of its value, see the module doc).
+    pub linked_columns: u16,
+    /// The first tuple of the values directory, INVALID while it is empty.
+    pub directory: Address,
 }
 
-pub const META_BYTES: usize = 48;
+pub const META_BYTES: usize = 56;
 
 impl MetaPage {
     pub fn encode(&self, out: &mut [u8]) {
@@ -164,9 +195,11 @@ impl MetaPage {
         out[18] = self.code_bits;
         out[19] = self.filter_columns;
         self.entry.encode(&mut out[20..26]);
+        out[26..28].copy_from_slice(&self.linked_columns.to_le_bytes());
         out[28..32].copy_from_slice(&self.insert_block.to_le_bytes());
         out[32..36].copy_from_slice(&self.free_block.to_le_bytes());
         out[40..48].copy_from_slice(&self.rotation_seed.to_le_bytes());
+        self.directory.encode(&mut out[48..54]);
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
@@ -189,7 +222,25 @@ impl MetaPage {
             code_bits: bytes[18],
             rotation_seed: u64::from_le_bytes(bytes[40..48].try_into().unwrap()),
             filter_columns: bytes[19],
+            linked_columns: u16_at(26),
+            directory: Address::decode(&bytes[48..54]),
         })
+    }
+
+    /// How many filter columns are linked.
+    pub fn value_lists(&self) -> usize {
+        self.linked_columns.count_ones() as usize
+    }
+
+    /// Where filter column `column`'s list is among an element's value
+    /// lists, if that column is linked.
+    pub fn value_list_of(&self, column: usize) -> Option<usize> {
+        (column < 16 && self.linked_columns & (1 << column) != 0).then(|| (self.linked_columns & ((1 << column) - 1)).count_ones() as usize)
+    }
+
+    /// The sizes of this index's neighbor tuples.
+    pub fn lists(&self) -> ListShape {
+        ListShape { m: self.m as usize, value_lists: self.value_lists() }
     }
 
     /// The sizes of this index's element and vector tuples.
@@ -498,8 +549,37 @@ fn layer_slots(m: usize, layer: usize) -> usize {
     if layer == 0 { 2 * m } else { m }
 }
 
-pub fn neighbors_bytes(m: usize, level: usize) -> usize {
-    NEIGHBORS_HEADER_BYTES + (level + 1) + 2 * m + ADDRESS_BYTES * (0..=level).map(|l| layer_slots(m, l)).sum::<usize>()
+/// Links per value list: m (at least 4), as many as a layer above 0 keeps.
+pub fn value_degree(m: usize) -> usize {
+    2 * (m / 2).max(2)
+}
+
+/// A value list: its used-slot count and value_degree(m) slots.
+fn value_list_bytes(m: usize) -> usize {
+    1 + ADDRESS_BYTES * value_degree(m)
+}
+
+/// What sizes an index's neighbor tuples: m and how many value lists each
+/// one keeps (its linked filter columns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListShape {
+    pub m: usize,
+    pub value_lists: usize,
+}
+
+impl ListShape {
+    /// The bytes of the neighbor tuple of an element of `level`.
+    pub fn neighbors_bytes(&self, level: usize) -> usize {
+        let m = self.m;
+        NEIGHBORS_HEADER_BYTES + (level + 1) + 2 * m + ADDRESS_BYTES * (0..=level).map(|l| layer_slots(m, l)).sum::<usize>() + self.value_lists * value_list_bytes(m)
+    }
+
+    /// Byte range of value list `list` inside a neighbor tuple of `layers` layers.
+    fn value_list_range(&self, layers: usize, list: usize) -> std::ops::Range<usize> {
+        assert!(list < self.value_lists, "the index keeps that value list");
+        let start = slot_range(self.m, layers, layers - 1).end + list * value_list_bytes(self.m);
+        start..start + value_list_bytes(self.m)
+    }
 }
 
 /// Algorithm 4's verdict on one layer-0 link, as stored (see the module doc).
@@ -546,9 +626,9 @@ impl StoredVerdict {
 }
 
 /// Appends an empty neighbor tuple for an element of `level`.
-pub fn encode_empty_neighbors(m: usize, level: usize, out: &mut Vec<u8>) {
+pub fn encode_empty_neighbors(lists: ListShape, level: usize, out: &mut Vec<u8>) {
     out.clear();
-    out.resize(neighbors_bytes(m, level), 0);
+    out.resize(lists.neighbors_bytes(level), 0);
     out[0] = NEIGHBORS_KIND;
     out[1] = (level + 1) as u8;
 }
@@ -570,19 +650,37 @@ fn slot_range(m: usize, layers: usize, layer: usize) -> std::ops::Range<usize> {
 pub struct Neighbors<'a> {
     bytes: &'a [u8],
     m: usize,
+    lists: ListShape,
 }
 
 impl<'a> Neighbors<'a> {
-    pub fn decode(bytes: &'a [u8], m: usize) -> Result<Self, FormatError> {
+    pub fn decode(bytes: &'a [u8], lists: ListShape) -> Result<Self, FormatError> {
+        let m = lists.m;
         let ok = bytes.len() >= NEIGHBORS_HEADER_BYTES
             && bytes[0] == NEIGHBORS_KIND
             && bytes[1] >= 1
-            && bytes.len() == neighbors_bytes(m, bytes[1] as usize - 1)
-            && (0..bytes[1] as usize).all(|l| bytes[NEIGHBORS_HEADER_BYTES + l] as usize <= layer_slots(m, l));
+            && bytes.len() == lists.neighbors_bytes(bytes[1] as usize - 1)
+            && (0..bytes[1] as usize).all(|l| bytes[NEIGHBORS_HEADER_BYTES + l] as usize <= layer_slots(m, l))
+            && (0..lists.value_lists).all(|list| bytes[lists.value_list_range(bytes[1] as usize, list).start] as usize <= value_degree(m));
         if !ok {
             return Err(FormatError::BadTuple("neighbor"));
         }
-        Ok(Self { bytes, m })
+        Ok(Self { bytes, m, lists })
+    }
+
+    /// Appends the links of value list `list` (the same-value links of the
+    /// `list`-th linked filter column).
+    pub fn read_value_list(&self, list: usize, out: &mut Vec<Address>) {
+        let range = self.lists.value_list_range(self.layers(), list);
+        let count = self.bytes[range.start] as usize;
+        out.extend(self.bytes[range.start + 1..range.end].chunks_exact(ADDRESS_BYTES).take(count).map(Address::decode));
+    }
+
+    /// Whether value list `list` holds exactly `links`.
+    pub fn value_list_equals(&self, list: usize, links: &[Address]) -> bool {
+        let mut current = Vec::with_capacity(links.len());
+        self.read_value_list(list, &mut current);
+        current == links
     }
 
     /// How many layers this tuple has room for (its element's level + 1).
@@ -634,11 +732,24 @@ pub fn write_layer(bytes: &mut [u8], m: usize, layer: usize, links: &[Address], 
     }
 }
 
-/// Empties every layer (a freed element's tuple, ready for reuse).
-pub fn clear_layers(bytes: &mut [u8], m: usize) {
+/// Rewrites value list `list` in place.
+pub fn write_value_list(bytes: &mut [u8], lists: ListShape, list: usize, links: &[Address]) {
+    assert!(links.len() <= value_degree(lists.m), "links fit the value list");
+    let range = lists.value_list_range(bytes[1] as usize, list);
+    bytes[range.start] = links.len() as u8;
+    for (slot, link) in bytes[range.start + 1..range.end].chunks_exact_mut(ADDRESS_BYTES).zip(links) {
+        link.encode(slot);
+    }
+}
+
+/// Empties every layer and value list (a freed element's tuple, ready for reuse).
+pub fn clear_layers(bytes: &mut [u8], lists: ListShape) {
     let layers = bytes[1] as usize;
     bytes[NEIGHBORS_HEADER_BYTES..NEIGHBORS_HEADER_BYTES + layers].fill(0);
-    bytes[verdict_range(m, layers)].fill(VERDICT_UNKNOWN);
+    bytes[verdict_range(lists.m, layers)].fill(VERDICT_UNKNOWN);
+    for list in 0..lists.value_lists {
+        write_value_list(bytes, lists, list, &[]);
+    }
 }
 
 // -------------------------------------------------------- duplicates tuple
@@ -708,6 +819,74 @@ pub fn set_duplicates_next(bytes: &mut [u8], next: Address) {
     next.encode(&mut bytes[4..10]);
 }
 
+// ------------------------------------------------------ values directory
+
+/// Entries per values directory tuple (16 bytes each): one tuple fills a page.
+pub const VALUE_ENTRIES: usize = 500;
+const VALUES_HEADER_BYTES: usize = 12;
+const VALUE_ENTRY_BYTES: usize = 16;
+pub const VALUES_BYTES: usize = VALUES_HEADER_BYTES + VALUE_ENTRY_BYTES * VALUE_ENTRIES;
+
+/// One value of a linked filter column and the element its graph starts at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueEntry {
+    pub column: usize,
+    pub word: i64,
+    pub entry: Address,
+}
+
+/// Appends a values directory tuple holding `entries` (at most
+/// VALUE_ENTRIES), the directory going on at `next`.
+pub fn encode_values(entries: &[ValueEntry], next: Address, out: &mut Vec<u8>) {
+    out.clear();
+    out.resize(VALUES_BYTES, 0);
+    out[0] = VALUES_KIND;
+    next.encode(&mut out[4..10]);
+    write_values(out, entries);
+}
+
+/// Rewrites the entries of a values directory tuple in place.
+pub fn write_values(bytes: &mut [u8], entries: &[ValueEntry]) {
+    assert!(entries.len() <= VALUE_ENTRIES, "entries fit the tuple");
+    bytes[2..4].copy_from_slice(&(entries.len() as u16).to_le_bytes());
+    for (slot, entry) in bytes[VALUES_HEADER_BYTES..].chunks_exact_mut(VALUE_ENTRY_BYTES).zip(entries) {
+        slot[0..8].copy_from_slice(&entry.word.to_le_bytes());
+        entry.entry.encode(&mut slot[8..14]);
+        slot[14] = entry.column as u8;
+        slot[15] = 0;
+    }
+}
+
+/// A decoded view of a values directory tuple.
+#[derive(Clone, Copy)]
+pub struct Values<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Values<'a> {
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, FormatError> {
+        let ok = bytes.len() == VALUES_BYTES && bytes[0] == VALUES_KIND && u16::from_le_bytes([bytes[2], bytes[3]]) as usize <= VALUE_ENTRIES;
+        if !ok {
+            return Err(FormatError::BadTuple("values"));
+        }
+        Ok(Self { bytes })
+    }
+
+    pub fn next(&self) -> Address {
+        Address::decode(&self.bytes[4..10])
+    }
+
+    /// The entries this tuple holds.
+    pub fn entries(&self) -> impl Iterator<Item = ValueEntry> + 'a {
+        let count = u16::from_le_bytes([self.bytes[2], self.bytes[3]]) as usize;
+        self.bytes[VALUES_HEADER_BYTES..].chunks_exact(VALUE_ENTRY_BYTES).take(count).map(|slot| ValueEntry {
+            column: slot[14] as usize,
+            word: i64::from_le_bytes(slot[0..8].try_into().unwrap()),
+            entry: Address::decode(&slot[8..14]),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -726,23 +905,28 @@ mod tests {
             code_bits: 2,
             rotation_seed: 0x1234_5678_9abc_def0,
             filter_columns: 3,
+            linked_columns: 0b101,
+            directory: Address { block: 12, offset: 5 },
         };
         let mut bytes = [0u8; META_BYTES];
         meta.encode(&mut bytes);
         assert_eq!(MetaPage::decode(&bytes).unwrap(), meta);
         bytes[4] = 9;
         assert!(matches!(MetaPage::decode(&bytes), Err(FormatError::Version { found: 9, .. })));
+        assert_eq!((meta.value_lists(), meta.value_list_of(0), meta.value_list_of(1), meta.value_list_of(2)), (2, Some(0), None, Some(1)));
     }
 
     #[test]
     fn neighbor_layers_are_independent() {
+        let lists = ListShape { m: 4, value_lists: 2 };
         let mut bytes = Vec::new();
-        encode_empty_neighbors(4, 2, &mut bytes);
+        encode_empty_neighbors(lists, 2, &mut bytes);
         let a = Address { block: 1, offset: 1 };
         let b = Address { block: 2, offset: 3 };
         write_layer(&mut bytes, 4, 0, &[a, b], Some(&[StoredVerdict::Kept, StoredVerdict::PrunedBy(0)]));
         write_layer(&mut bytes, 4, 2, &[b], None);
-        let n = Neighbors::decode(&bytes, 4).unwrap();
+        write_value_list(&mut bytes, lists, 1, &[b, a, b, a]);
+        let n = Neighbors::decode(&bytes, lists).unwrap();
         let mut out = Vec::new();
         n.read_layer(0, &mut out);
         assert_eq!(out, [a, b]);
@@ -751,14 +935,26 @@ mod tests {
         assert!(out.is_empty());
         n.read_layer(2, &mut out);
         assert_eq!(out, [b]);
+        out.clear();
+        n.read_value_list(0, &mut out);
+        assert!(out.is_empty());
+        n.read_value_list(1, &mut out);
+        assert_eq!(out, [b, a, b, a]);
         let mut verdicts = Vec::new();
         n.read_verdicts(&mut verdicts);
         assert_eq!(verdicts, [StoredVerdict::Kept, StoredVerdict::PrunedBy(0)]);
         write_layer(&mut bytes, 4, 0, &[b], None);
         verdicts.clear();
-        Neighbors::decode(&bytes, 4).unwrap().read_verdicts(&mut verdicts);
+        Neighbors::decode(&bytes, lists).unwrap().read_verdicts(&mut verdicts);
         assert_eq!(verdicts, [StoredVerdict::Unknown], "a list written without verdicts has none");
-        assert!(Neighbors::decode(&bytes, 5).is_err(), "a tuple read with the wrong m is refused");
+        assert!(Neighbors::decode(&bytes, ListShape { m: 5, value_lists: 2 }).is_err(), "a tuple read with the wrong m is refused");
+        assert!(Neighbors::decode(&bytes, ListShape { m: 4, value_lists: 1 }).is_err(), "a tuple read with other value lists is refused");
+        clear_layers(&mut bytes, lists);
+        out.clear();
+        let n = Neighbors::decode(&bytes, lists).unwrap();
+        n.read_value_list(1, &mut out);
+        n.read_layer(0, &mut out);
+        assert!(out.is_empty(), "a cleared tuple has no links");
     }
 
     #[test]
@@ -824,7 +1020,24 @@ mod tests {
     #[test]
     fn the_largest_neighbor_tuple_fits_a_page() {
         for m in 2..=100 {
-            assert!(neighbors_bytes(m, max_level(m)) <= MAX_ITEM_BYTES, "m = {m}");
+            for value_lists in [0, 1, max_value_lists(m)] {
+                let lists = ListShape { m, value_lists };
+                assert!(lists.neighbors_bytes(max_level(m, value_lists)) <= MAX_ITEM_BYTES, "m = {m}");
+                assert!(max_level(m, value_lists) >= 4, "m = {m}: room for the levels drawn");
+            }
         }
+    }
+
+    #[test]
+    fn value_entries_round_trip() {
+        let entries: Vec<ValueEntry> = (0..VALUE_ENTRIES).map(|i| ValueEntry { column: i % 3, word: i as i64 * -1_000_003, entry: Address { block: i as u32 + 1, offset: 2 } }).collect();
+        let next = Address { block: 4, offset: 9 };
+        let mut bytes = Vec::new();
+        encode_values(&entries[..5], next, &mut bytes);
+        let values = Values::decode(&bytes).unwrap();
+        assert_eq!((values.entries().collect::<Vec<_>>(), values.next()), (entries[..5].to_vec(), next));
+        write_values(&mut bytes, &entries);
+        assert_eq!(Values::decode(&bytes).unwrap().entries().count(), VALUE_ENTRIES);
+        assert!(Values::decode(&bytes[..VALUES_BYTES - 1]).is_err());
     }
 }

@@ -11,7 +11,7 @@ use vector_core::types::sparse;
 use super::counters::ScanCounters;
 use super::duplicates;
 use super::format::{
-    self, Address, Element, ElementState, MetaPage, Neighbors, Shape, StoredVerdict, VectorChunk, GRAPH_PAGE,
+    self, Address, Element, ElementState, ListShape, MetaPage, Neighbors, Shape, StoredVerdict, VectorChunk, GRAPH_PAGE,
     META_BLOCK, META_BYTES, META_PAGE, VECTOR_CHUNK,
 };
 use crate::am::filter::ScanFilter;
@@ -23,7 +23,7 @@ pub fn read_meta(index: &Index) -> MetaPage {
     decode_meta(index, page.page())
 }
 
-fn decode_meta(index: &Index, page: PageRef<'_>) -> MetaPage {
+pub(super) fn decode_meta(index: &Index, page: PageRef<'_>) -> MetaPage {
     let bytes = page.contents(META_BYTES).unwrap_or_else(|| corrupted(index, META_BLOCK, "has no meta data"));
     MetaPage::decode(bytes).unwrap_or_else(|e| crate::am::bad_meta(index, e))
 }
@@ -63,7 +63,7 @@ pub struct PageGraph {
     index: Index,
     pages: PinnedPages,
     shape: Shape,
-    m: usize,
+    lists: ListShape,
     score: fn(&[f32], &[f32]) -> f32,
     /// The vector `distance_between` last loaded, by address.
     cached: Option<(Address, Vec<f32>)>,
@@ -87,7 +87,7 @@ impl PageGraph {
             index,
             pages: PinnedPages::new(index),
             shape: meta.shape(),
-            m: meta.m as usize,
+            lists: meta.lists(),
             score: meta.metric.metric().score_fn(),
             cached: None,
             gathered: Vec::new(),
@@ -97,6 +97,12 @@ impl PageGraph {
             stored_verdicts: None,
             new_verdicts: None,
         }
+    }
+
+    /// What this graph has done so far, into the current scan's counters
+    /// (hnsw_last_scan()).
+    pub fn count_into_scan(&self) {
+        super::counters::count(|counters| self.count_into(counters));
     }
 
     /// What this graph has done so far, into a scan's counters.
@@ -181,7 +187,7 @@ impl PageGraph {
 
     fn decode_neighbors<'p>(&self, page: PageRef<'p>, at: Address) -> Neighbors<'p> {
         let bytes = page.item(at.offset).unwrap_or_else(|| corrupted(&self.index, at.block, "lacks a neighbor tuple"));
-        Neighbors::decode(bytes, self.m).unwrap_or_else(|e| corrupted(&self.index, at.block, &e.to_string()))
+        Neighbors::decode(bytes, self.lists).unwrap_or_else(|e| corrupted(&self.index, at.block, &e.to_string()))
     }
 
     /// The address of `node`'s neighbor tuple and its links on `level`,
@@ -202,6 +208,34 @@ impl PageGraph {
             neighbors.read_verdicts(verdicts);
         }
         at
+    }
+
+    /// Appends `node`'s value list `list` (values.rs), read under a share
+    /// lock as `read_links` reads a layer; returns where its neighbor tuple is.
+    pub(super) fn read_value_list(&mut self, node: Address, list: usize, out: &mut Vec<Address>) -> Address {
+        self.lists_read += 1;
+        let (at, free) = self.with_element(node, |element| (element.neighbors(), element.state() == ElementState::Free));
+        if free {
+            return at;
+        }
+        let lock = self.pages.shared(at.block);
+        self.decode_neighbors(lock.page(), at).read_value_list(list, out);
+        at
+    }
+
+    /// Writes value list `list` of the neighbor tuple at `at` if it still
+    /// holds `current`; false if a concurrent insert changed it.
+    pub(super) fn write_value_list(&mut self, at: Address, list: usize, current: &[Address], new: &[Address]) -> bool {
+        let buffer = self.index.lock_exclusive(at.block, GRAPH_PAGE);
+        if !self.decode_neighbors(buffer.page(), at).value_list_equals(list, current) {
+            return false;
+        }
+        let mut record = WalRecord::start(&self.index);
+        let slot = record.register(buffer);
+        let mut page = record.page(slot);
+        format::write_value_list(page.item_mut(at.offset).expect("checked above"), self.lists, list, new);
+        record.commit();
+        true
     }
 
     /// The verdicts `cache_verdicts` kept for `owner`'s layer-0 list if that
@@ -427,7 +461,7 @@ impl GraphMut for PageGraph {
             let slot = record.register(buffer);
             let mut page = record.page(slot);
             let bytes = page.item_mut(at.offset).expect("checked above");
-            format::write_layer(bytes, self.m, level, &new, verdicts.as_deref());
+            format::write_layer(bytes, self.lists.m, level, &new, verdicts.as_deref());
             record.commit();
             return;
         }
@@ -501,7 +535,7 @@ struct FreeSlot {
 }
 
 /// The freed elements on one page.
-fn free_slots(index: &Index, block: BlockNumber, shape: Shape, m: usize) -> Vec<FreeSlot> {
+fn free_slots(index: &Index, block: BlockNumber, shape: Shape, lists: ListShape) -> Vec<FreeSlot> {
     let mut free: Vec<FreeSlot> = {
         let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { return Vec::new() };
         let page = page.page();
@@ -514,7 +548,7 @@ fn free_slots(index: &Index, block: BlockNumber, shape: Shape, m: usize) -> Vec<
     // The neighbor tuples may be on other pages: read after this one is let go.
     for slot in &mut free {
         let page = index.read(slot.neighbors.block, GRAPH_PAGE);
-        let layers = page.page().item(slot.neighbors.offset).and_then(|bytes| Neighbors::decode(bytes, m).ok()).map(|n| n.layers());
+        let layers = page.page().item(slot.neighbors.offset).and_then(|bytes| Neighbors::decode(bytes, lists).ok()).map(|n| n.layers());
         slot.top_level = layers.unwrap_or_else(|| corrupted(index, slot.neighbors.block, "lacks a free element's neighbor tuple")) - 1;
         if shape.lengths_vary {
             let page = index.read(slot.vector.block, GRAPH_PAGE);
@@ -530,9 +564,9 @@ fn free_slots(index: &Index, block: BlockNumber, shape: Shape, m: usize) -> Vec<
 /// there is none left.
 fn reuse_free_slot(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> Option<(Address, usize)> {
     let shape = meta.shape();
-    let m = meta.m as usize;
+    let lists = meta.lists();
     for block in meta.free_block..index.block_count() {
-        let mut free = free_slots(index, block, shape, m);
+        let mut free = free_slots(index, block, shape, lists);
         free.retain(|slot| slot.vector_floats >= new.vector.len());
         let best = free.iter().filter(|slot| slot.top_level >= new.level).min_by_key(|slot| slot.top_level);
         let Some(slot) = best.or_else(|| free.iter().max_by_key(|slot| slot.top_level)) else { continue };
@@ -558,7 +592,7 @@ fn reuse_free_slot(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> Opti
             format::write_vector_chunk(vector_bytes, &stored);
         }
         format::reuse_element(record.page(slots[0]).item_mut(slot.offset).expect("checked"), level, new.heap_tid, new.code, new.filter);
-        format::clear_layers(record.page(slots[2]).item_mut(slot.neighbors.offset).expect("read above"), m);
+        format::clear_layers(record.page(slots[2]).item_mut(slot.neighbors.offset).expect("read above"), lists);
         record.commit();
         if block != meta.free_block {
             update_meta(index, |meta| meta.free_block = block);
@@ -589,7 +623,7 @@ fn append_element(index: &Index, meta: &MetaPage, new: &NewElement<'_>) -> Addre
     let mut vector_bytes = Vec::new();
     format::encode_vector_chunk(first, next, &mut vector_bytes);
     let mut neighbor_bytes = Vec::new();
-    format::encode_empty_neighbors(meta.m as usize, new.level, &mut neighbor_bytes);
+    format::encode_empty_neighbors(meta.lists(), new.level, &mut neighbor_bytes);
     let element_bytes = meta.shape().element_bytes();
     let needed = item_space(element_bytes) + item_space(vector_bytes.len()) + item_space(neighbor_bytes.len());
     let mut append = Append::start(index, needed);

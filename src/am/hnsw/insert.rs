@@ -19,6 +19,7 @@ use vector_core::hnsw::{self, EstimateQuery, Graph, LevelGenerator};
 use super::format::{Address, UPDATE_LOCK};
 use super::duplicates::add_duplicate;
 use super::graph::{add_element, read_encoder, read_meta, NewElement, PageGraph};
+use super::values;
 use crate::am::filter::row_filter_values;
 use crate::am::inserted_row;
 use crate::storage::Index;
@@ -65,14 +66,15 @@ pub fn insert_vector(index: &Index, heap_tid: Address, vector: &[f32], filter: &
         );
     }
     let params = PageGraph::params(&meta);
-    let max_level = super::format::max_level(params.m);
+    let max_level = super::format::max_level(params.m, meta.value_lists());
     let level = RNG.with(|rng| LevelGenerator::new(&params).draw(&mut *rng.borrow_mut())).min(max_level);
     let mut graph = PageGraph::open(*index, &meta);
     let mut visited = graph.new_visited();
     let metric = meta.metric.metric();
     let encoder = read_encoder(index, &meta);
-    let plan = match encoder.as_ref().and_then(|encoder| EstimateQuery::new(encoder, vector, metric)) {
-        Some(query) => hnsw::plan_insert_estimated(&mut graph, &params, &query, level, &mut visited),
+    let query = encoder.as_ref().and_then(|encoder| EstimateQuery::new(encoder, vector, metric));
+    let plan = match &query {
+        Some(query) => hnsw::plan_insert_estimated(&mut graph, &params, query, level, &mut visited),
         None => hnsw::plan_insert(&mut graph, &params, vector, level, &mut visited),
     };
     let own_score = metric.score_fn()(vector, vector);
@@ -85,4 +87,7 @@ pub fn insert_vector(index: &Index, heap_tid: Address, vector: &[f32], filter: &
     let code = encoder.map(|encoder| encoder.encode(vector)).unwrap_or_default();
     let (node, level) = add_element(index, &meta, &NewElement { heap_tid, vector, code: &code, filter, level });
     hnsw::link_planned(&mut graph, &params, node, vector, level, plan, &mut visited);
+    if meta.linked_columns != 0 {
+        values::link_new_element(graph, index, &meta, node, vector, filter, query.as_ref());
+    }
 }

@@ -4,6 +4,7 @@
 //! - `format.rs`  the on-disk format (the spec)
 //! - `graph.rs`   the graph on pages, as the algorithms see it
 //! - `duplicates.rs` rows with identical vectors sharing one element
+//! - `values.rs`  linked filter columns: a graph per value, and its directory
 //! - `build.rs`   CREATE INDEX: the graph is built in memory, then written
 //! - `insert.rs`  INSERT after the build
 //! - `scan.rs`    ORDER BY distance LIMIT k, and iterative scans
@@ -23,6 +24,7 @@ mod insert;
 pub mod options;
 mod scan;
 mod vacuum;
+mod values;
 mod verify;
 
 use pgrx::prelude::*;

@@ -32,11 +32,14 @@ use std::collections::VecDeque;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use vector_core::check_same_dimensions;
-use vector_core::hnsw::{EstimateQuery, HashVisited, ResumableSearch, SearchQuery};
+use std::collections::HashSet;
+
+use vector_core::hnsw::{Candidate, EstimateQuery, EstimatingGraph, HashVisited, ResumableSearch, SearchQuery};
 
 use super::{counters, duplicates};
-use super::format::{Address, Element, ElementState, Shape, GRAPH_PAGE, SCAN_LOCK};
+use super::format::{Address, Element, ElementState, MetaPage, Shape, GRAPH_PAGE, SCAN_LOCK};
 use super::graph::{read_encoder, read_meta, PageGraph};
+use super::values::{self, ValueGraph};
 use super::options::{IterativeScan, EF_SEARCH, ITERATIVE_SCAN, MAX_SCAN_TUPLES, SCAN_MEM_MULTIPLIER};
 use crate::am::filter::ScanFilter;
 use crate::am::scan;
@@ -47,8 +50,13 @@ use crate::types::OrRaise;
 enum Phase {
     #[default]
     NotStarted,
-    /// The graph search, one batch at a time, for rows that meet `filter`.
-    Searching { search: Box<ResumableSearch<PageGraph>>, filter: Option<ScanFilter> },
+    /// The graph search, one batch at a time, for rows that meet `filter`,
+    /// except the elements a walk of value graphs `returned` before.
+    Searching { search: Box<ResumableSearch<PageGraph>>, filter: Option<ScanFilter>, returned: HashSet<Address> },
+    /// A walk of the value graphs of `column` (values.rs) for the values
+    /// `filter` asks it to equal; once it runs out, the search above takes
+    /// over for `query`.
+    SearchingValues { search: Box<ResumableSearch<ValueGraph>>, column: usize, filter: ScanFilter, returned: HashSet<Address>, query: Vec<f32> },
     /// A query with no direction: every element that meets `filter`,
     /// from this page on.
     EveryElement { next_block: BlockNumber, shape: Shape, filter: Option<ScanFilter> },
@@ -113,16 +121,39 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
     state.lossy = filter.as_ref().is_some_and(ScanFilter::lossy);
     match query {
         Some(Some(vector)) => {
-            let metric = meta.metric.metric();
-            let estimated = read_encoder(index, &meta).and_then(|encoder| EstimateQuery::new(&encoder, &vector, metric));
-            let query = estimated.map_or(SearchQuery::Exact(vector), SearchQuery::Estimated);
-            let search = Box::new(ResumableSearch::new(&PageGraph::open(*index, &meta), query, EF_SEARCH.get() as usize));
-            state.phase = Phase::Searching { search, filter };
+            let ef = EF_SEARCH.get() as usize;
+            let value_walk = filter.as_ref().and_then(|filter| value_walk(index, &meta, filter));
+            state.phase = match (value_walk, filter) {
+                (Some((column, entry_points)), Some(filter)) => {
+                    let graph = ValueGraph::open(PageGraph::open(*index, &meta), *index, &meta, column, None);
+                    let search = ResumableSearch::from_entry_points(&graph, search_query(index, &meta, vector.clone()), ef, entry_points);
+                    Phase::SearchingValues { search: Box::new(search), column, filter, returned: HashSet::new(), query: vector }
+                }
+                (_, filter) => {
+                    let search = Box::new(ResumableSearch::new(&PageGraph::open(*index, &meta), search_query(index, &meta, vector), ef));
+                    Phase::Searching { search, filter, returned: HashSet::new() }
+                }
+            };
             search_batch(index, state);
         }
         // NULL, or a zero vector that has no cosine direction
         Some(None) | None => state.phase = Phase::EveryElement { next_block: 1, shape: meta.shape(), filter },
     }
+}
+
+/// How the query walks the whole graph: over codes when the index has them.
+fn search_query(index: &Index, meta: &MetaPage, vector: Vec<f32>) -> SearchQuery {
+    let estimated = read_encoder(index, meta).and_then(|encoder| EstimateQuery::new(&encoder, &vector, meta.metric.metric()));
+    estimated.map_or(SearchQuery::Exact(vector), SearchQuery::Estimated)
+}
+
+/// The linked column whose value graphs the scan walks, and their entry
+/// elements: of the linked columns `filter` asks to equal some values, the
+/// one with the fewest values.
+fn value_walk(index: &Index, meta: &MetaPage, filter: &ScanFilter) -> Option<(usize, Vec<Address>)> {
+    let linked = (0..meta.filter_columns as usize).filter(|&column| meta.value_list_of(column).is_some());
+    let (column, words) = linked.filter_map(|column| Some((column, filter.equal_words(column)?))).min_by_key(|(_, words)| words.len())?;
+    Some((column, values::entry_points(index, column, &words)))
 }
 
 /// Queues more rows; false when there are no more to find.
@@ -137,7 +168,9 @@ fn find_more(index: &Index, state: &mut ScanState) -> bool {
             *next_block += 1;
             true
         }
-        Phase::Searching { search, filter } => may_go_on(search, filter.is_some(), state.pending.len()) && search_batch(index, state),
+        Phase::Searching { search, filter, .. } => may_go_on(search, filter.is_some(), state.pending.len()) && search_batch(index, state),
+        // A filtered scan goes on until the reachable graph is exhausted.
+        Phase::SearchingValues { .. } => search_batch(index, state),
     }
 }
 
@@ -176,26 +209,36 @@ fn scan_memory_limit() -> usize {
 }
 
 /// Searches the next batch and queues its rows; false when the search has
-/// nothing left.
+/// nothing left. A value walk that has nothing left hands over to the
+/// walk of the whole graph, which skips the elements it returned.
 fn search_batch(index: &Index, state: &mut ScanState) -> bool {
-    let Phase::Searching { search, filter } = &mut state.phase else { return false };
     let meta = read_meta(index);
-    let mut graph = PageGraph::open(*index, &meta);
-    let ef = search.ef();
     // Whether the executor is expected to discard rows and ask for more
     // (an iterative scan: `may_go_on`); conditions on filter columns
     // discard nothing the scan returns, so their batches are handed out whole.
     let more_may_follow = ITERATIVE_SCAN.get() != IterativeScan::Off;
-    let batch = {
-        // Slots VACUUM frees are not reused while a search may walk them.
-        let _searching = index.lock_pseudo_page(SCAN_LOCK, false);
-        search.next_batch(&mut graph, |graph, node| graph.may_return(node, filter.as_ref()), more_may_follow)
+    let (batch, mut graph) = match &mut state.phase {
+        Phase::Searching { search, filter, returned } => {
+            let mut graph = PageGraph::open(*index, &meta);
+            let batch = searched(index, search, &mut graph, more_may_follow, |graph, node| !returned.contains(&node) && graph.may_return(node, filter.as_ref()));
+            graph.count_into_scan();
+            (batch, graph)
+        }
+        Phase::SearchingValues { search, column, filter, returned, query } => {
+            let mut values = ValueGraph::open(PageGraph::open(*index, &meta), *index, &meta, *column, None);
+            let batch = searched(index, search, &mut values, more_may_follow, |values, node| values.pages().may_return(node, Some(filter)));
+            let graph = values.into_pages();
+            graph.count_into_scan();
+            if batch.is_empty() {
+                let search = Box::new(ResumableSearch::new(&graph, search_query(index, &meta, std::mem::take(query)), EF_SEARCH.get() as usize));
+                state.phase = Phase::Searching { search, filter: Some(filter.clone()), returned: std::mem::take(returned) };
+                return search_batch(index, state);
+            }
+            returned.extend(batch.iter().map(|candidate| candidate.node));
+            (batch, graph)
+        }
+        Phase::NotStarted | Phase::EveryElement { .. } => return false,
     };
-    counters::count(|c| {
-        c.searches += 1;
-        c.ef = c.ef.max(ef as u64);
-        graph.count_into(c);
-    });
     if batch.is_empty() {
         return false;
     }
@@ -212,6 +255,28 @@ fn search_batch(index: &Index, state: &mut ScanState) -> bool {
         }
     }
     true
+}
+
+/// The next batch of `search` over `graph`, holding SCAN_LOCK shared while
+/// it walks (slots VACUUM frees are not reused meanwhile); counted in
+/// hnsw_last_scan().
+fn searched<G: EstimatingGraph<Node = Address>>(
+    index: &Index,
+    search: &mut ResumableSearch<G>,
+    graph: &mut G,
+    more_may_follow: bool,
+    accepts: impl FnMut(&mut G, Address) -> bool,
+) -> Vec<Candidate<Address>> {
+    let ef = search.ef();
+    let batch = {
+        let _searching = index.lock_pseudo_page(SCAN_LOCK, false);
+        search.next_batch(graph, accepts, more_may_follow)
+    };
+    counters::count(|c| {
+        c.searches += 1;
+        c.ef = c.ef.max(ef as u64);
+    });
+    batch
 }
 
 /// Queues the heap TIDs of the live elements on one page.

@@ -19,11 +19,15 @@
 //! collects the elements an earlier VACUUM left Deleted, so the next VACUUM
 //! repairs and frees them.
 //!
+//! The value graphs of linked filter columns (values.rs) are repaired the
+//! same way in pass 2, after the HNSW lists.
+//!
 //! Every VACUUM (autovacuum's after inserts too, with no dead rows) ends in
 //! amvacuumcleanup with a walk over layer 0 from the entry point: a live
 //! element it does not reach, which inserts can leave behind as an island
 //! (`vector_core::hnsw::unreached`), is searched for by its own vector once
-//! the inserts under way are done, and linked where that search ends.
+//! the inserts under way are done, and linked where that search ends; so
+//! is each live element its value graphs do not reach.
 
 use std::collections::HashSet;
 
@@ -32,8 +36,9 @@ use pgrx::pg_sys;
 use vector_core::hnsw::{relink_cut_off, repair_neighbors, unreached, Graph};
 
 use super::duplicates;
-use super::format::{self, Address, Element, ElementState, GRAPH_PAGE, SCAN_LOCK, UPDATE_LOCK};
-use super::graph::{read_meta, update_meta, PageGraph};
+use super::format::{self, Address, Element, ElementState, MetaPage, GRAPH_PAGE, SCAN_LOCK, UPDATE_LOCK};
+use super::graph::{decode_element, read_meta, update_meta, PageGraph};
+use super::values::{self, ValueMembers};
 use crate::am::DeadRows;
 use crate::storage::{BlockNumber, Index, WalRecord, INVALID_BLOCK};
 
@@ -201,6 +206,23 @@ fn repair_graph(index: &Index, deleted: &HashSet<Address>) {
     }
     // SAFETY: honouring vacuum_cost_delay.
     relink_cut_off(&mut graph, &params, cut_off, &mut || unsafe { pg_sys::vacuum_delay_point() });
+    if meta.linked_columns != 0 {
+        let mut deleted_members = ValueMembers::new();
+        let shape = meta.shape();
+        for &node in deleted {
+            let page = index.read(node.block, GRAPH_PAGE);
+            values::add_member(&meta, &mut deleted_members, node, decode_element(index, page.page(), node, shape).filter_values());
+        }
+        // SAFETY: honouring vacuum_cost_delay.
+        values::repair(index, &meta, &live_value_members(index, &meta), &deleted_members, &mut || unsafe { pg_sys::vacuum_delay_point() });
+    }
+}
+
+/// The live elements of each value of the linked columns.
+fn live_value_members(index: &Index, meta: &MetaPage) -> ValueMembers {
+    let mut members = ValueMembers::new();
+    for_each_live_element(index, |at, element| values::add_member(meta, &mut members, at, element.filter_values()));
+    members
 }
 
 /// The last pass: links back every live element a walk from the entry
@@ -213,12 +235,15 @@ fn relink_unreached(index: &Index) {
     let meta = read_meta(index);
     let mut graph = PageGraph::open(*index, &meta);
     let cut_off = unreached(&mut graph, &live);
-    if cut_off.is_empty() {
-        return;
+    if !cut_off.is_empty() {
+        wait_for_running(index, UPDATE_LOCK);
+        // SAFETY: honouring vacuum_cost_delay.
+        relink_cut_off(&mut graph, &PageGraph::params(&meta), cut_off, &mut || unsafe { pg_sys::vacuum_delay_point() });
     }
-    wait_for_running(index, UPDATE_LOCK);
-    // SAFETY: honouring vacuum_cost_delay.
-    relink_cut_off(&mut graph, &PageGraph::params(&meta), cut_off, &mut || unsafe { pg_sys::vacuum_delay_point() });
+    if meta.linked_columns != 0 {
+        // SAFETY: honouring vacuum_cost_delay.
+        values::relink_unreached(index, &meta, &live_value_members(index, &meta), &mut || unsafe { pg_sys::vacuum_delay_point() });
+    }
 }
 
 /// Pass 3: deleted elements become free slots, their duplicates chains

@@ -16,7 +16,12 @@
 //!   appears once in its list;
 //! - the entry point is a live element on the top level;
 //! - every live element is reachable from the entry point on layer 0 (so an
-//!   exhaustive search finds it), and every heap TID is indexed once.
+//!   exhaustive search finds it), and every heap TID is indexed once;
+//! - with linked filter columns (values.rs): every value link of a live
+//!   element points at another element (not a free slot) with the same
+//!   value, once; the values directory names, once per value a live
+//!   element has, a live element of that value; and every live element is
+//!   reachable from its value's entry through the value links.
 //!
 //! It reads page by page under share locks, so a concurrent insert can make
 //! it see a link to an element added after its page was read; it therefore
@@ -28,8 +33,8 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 use super::format::{
-    self, Address, Duplicates, Element, ElementState, MetaPage, Neighbors, Shape, StoredVerdict, VectorChunk, GRAPH_PAGE, META_BLOCK, META_BYTES,
-    META_PAGE,
+    self, Address, Duplicates, Element, ElementState, MetaPage, Neighbors, Shape, StoredVerdict, ValueEntry, Values, VectorChunk, GRAPH_PAGE,
+    META_BLOCK, META_BYTES, META_PAGE,
 };
 use super::graph::{read_encoder, read_vector};
 use crate::am::verify::{self, OpenIndex, Problems};
@@ -44,6 +49,7 @@ struct ElementInfo {
     duplicates: Address,
     duplicate_count: usize,
     code: Vec<u8>,
+    filter: Vec<Option<i64>>,
 }
 
 /// The items of the index by address.
@@ -56,6 +62,10 @@ struct Items {
     duplicates: HashMap<Address, (Vec<Address>, Address)>,
     /// Each vector tuple's float count and next chunk.
     vectors: HashMap<Address, (usize, Address)>,
+    /// Each neighbor tuple's value lists, in linked column order.
+    value_lists: HashMap<Address, Vec<Vec<Address>>>,
+    /// The values directory's entries, with the tuple holding each.
+    directory: Vec<(Address, ValueEntry)>,
 }
 
 impl Items {
@@ -93,12 +103,15 @@ fn verify(index: &Index, problems: &mut Problems) {
     check_elements(&meta, &items, problems);
     check_codes(index, &meta, &items, problems);
     check_reachability(&meta, &items.elements, &items.links, problems);
+    if meta.linked_columns != 0 {
+        check_value_links(&meta, &items, problems);
+    }
 }
 
 
 fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> Items {
     let shape = meta.shape();
-    let m = meta.m as usize;
+    let lists = meta.lists();
     let centroid_blocks = meta.centroid_blocks();
     let mut items = Items::default();
     for block in 1..index.block_count() {
@@ -124,14 +137,23 @@ fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> Items 
                     duplicates: element.duplicates(),
                     duplicate_count: element.duplicate_count(),
                     code: element.code().to_vec(),
+                    filter: element.filter_values().to_vec(),
                 };
                 items.elements.insert(at, info);
             } else if let Ok(chunk) = VectorChunk::decode(bytes) {
                 items.vectors.insert(at, (chunk.floats().len(), chunk.next()));
             } else if offset == 1 && centroid_blocks.contains(&block) && format::decode_centroid_chunk(bytes).is_ok() {
                 // read by `read_encoder` in `check_codes`
-            } else if let Ok(neighbors) = Neighbors::decode(bytes, m) {
+            } else if let Ok(neighbors) = Neighbors::decode(bytes, lists) {
                 check_verdicts(neighbors, Address { block, offset }, problems);
+                let value_lists = (0..lists.value_lists)
+                    .map(|list| {
+                        let mut out = Vec::new();
+                        neighbors.read_value_list(list, &mut out);
+                        out
+                    })
+                    .collect();
+                items.value_lists.insert(at, value_lists);
                 let layers = (0..neighbors.layers())
                     .map(|layer| {
                         let mut out = Vec::new();
@@ -144,8 +166,10 @@ fn read_graph(index: &Index, meta: &MetaPage, problems: &mut Problems) -> Items 
                 let mut heap_tids = Vec::new();
                 duplicates.read_heap_tids(&mut heap_tids);
                 items.duplicates.insert(at, (heap_tids, duplicates.next()));
+            } else if let Ok(values) = Values::decode(bytes) {
+                items.directory.extend(values.entries().map(|entry| (at, entry)));
             } else {
-                problems.add(block, offset, "holds a tuple that is not an element, vector, neighbor, duplicates or centroid tuple");
+                problems.add(block, offset, "holds a tuple that is not an element, vector, neighbor, duplicates, values or centroid tuple");
             }
         }
     }
@@ -302,5 +326,69 @@ fn check_reachability(meta: &MetaPage, elements: &HashMap<Address, ElementInfo>,
     unreachable.sort();
     for at in unreachable {
         problems.add(at.block, at.offset, "live element is not reachable from the entry point");
+    }
+}
+
+/// The value graphs of the linked columns: links to elements of the same
+/// value, a directory entry per value naming a live element of it, and
+/// every live element reachable from its value's entry.
+fn check_value_links(meta: &MetaPage, items: &Items, problems: &mut Problems) {
+    let elements = &items.elements;
+    let linked: Vec<usize> = (0..meta.filter_columns as usize).filter(|&c| meta.value_list_of(c).is_some()).collect();
+    let value_list = |element: &ElementInfo, list: usize| items.value_lists.get(&element.neighbors).and_then(|lists| lists.get(list));
+    for (&at, element) in elements.iter().filter(|(_, e)| e.state == ElementState::Live) {
+        for (list, &column) in linked.iter().enumerate() {
+            let mut seen = HashSet::new();
+            for &target in value_list(element, list).into_iter().flatten() {
+                let problem = match elements.get(&target) {
+                    _ if target == at => Some("links to itself"),
+                    _ if !seen.insert(target) => Some("links twice to the same element"),
+                    None => Some("links to something that is not an element"),
+                    Some(t) if t.state == ElementState::Free => Some("links to a free slot"),
+                    Some(t) if t.filter[column].is_none() || t.filter[column] != element.filter[column] => Some("links to an element of another value"),
+                    Some(_) => None,
+                };
+                if let Some(problem) = problem {
+                    problems.add(at.block, at.offset, format!("{problem} ({},{}) in the value list of filter column {}", target.block, target.offset, column + 1));
+                }
+            }
+        }
+    }
+    let mut entries: HashMap<(usize, i64), Address> = HashMap::new();
+    for &(tuple, entry) in items.directory.iter().filter(|(_, e)| e.entry.is_valid()) {
+        let problem = match elements.get(&entry.entry) {
+            _ if entries.insert((entry.column, entry.word), entry.entry).is_some() => Some("names a value twice"),
+            _ if !linked.contains(&entry.column) => Some("names a value of a column that is not linked"),
+            Some(e) if e.state == ElementState::Live && e.filter[entry.column] == Some(entry.word) => None,
+            _ => Some("names an entry that is not a live element of the value"),
+        };
+        if let Some(problem) = problem {
+            problems.add(tuple.block, tuple.offset, format!("values directory {problem} (filter column {}, ({},{}))", entry.column + 1, entry.entry.block, entry.entry.offset));
+        }
+    }
+    for (list, &column) in linked.iter().enumerate() {
+        let mut reached = HashSet::new();
+        for (_, &entry) in entries.iter().filter(|((c, _), _)| *c == column) {
+            let mut queue = VecDeque::from([entry]);
+            reached.insert(entry);
+            while let Some(node) = queue.pop_front() {
+                let Some(element) = elements.get(&node).filter(|e| e.state != ElementState::Free) else { continue };
+                for &next in value_list(element, list).into_iter().flatten() {
+                    if reached.insert(next) {
+                        queue.push_back(next);
+                    }
+                }
+            }
+        }
+        let mut unreachable: Vec<(Address, i64)> = elements
+            .iter()
+            .filter(|(at, e)| e.state == ElementState::Live && !reached.contains(at))
+            .filter_map(|(&at, e)| Some((at, e.filter[column]?)))
+            .collect();
+        unreachable.sort();
+        for (at, word) in unreachable {
+            let why = if entries.contains_key(&(column, word)) { "is not reachable from its value's entry" } else { "has a value the directory does not name" };
+            problems.add(at.block, at.offset, format!("live element {why} (filter column {})", column + 1));
+        }
     }
 }
