@@ -69,13 +69,13 @@ impl CostArgs {
     }
 
     /// Fills in the estimate for a scan that scores `first_share` (0 to 1)
-    /// of the index before its first row and returns the share
-    /// `selectivity` of the rows; `iterative` when the scan can go on past
-    /// its first search.
+    /// of the index before its first row and `total_share` before its last
+    /// (1: the whole index), and returns the share `selectivity` of the
+    /// rows; `iterative` when the scan can go on past its first search.
     ///
     /// # Safety
     /// The pointers amcostestimate received.
-    pub unsafe fn estimate(&self, first_share: f64, selectivity: f64, iterative: bool) {
+    pub unsafe fn estimate(&self, first_share: f64, total_share: f64, selectivity: f64, iterative: bool) {
         // SAFETY: as the caller promises.
         unsafe {
             *self.selectivity = selectivity;
@@ -90,11 +90,13 @@ impl CostArgs {
             }
             let (tuples, pages) = self.index_size();
             let per_tuple = pg_sys::cpu_index_tuple_cost + pg_sys::cpu_operator_cost * DISTANCE_COST;
-            let share = first_share.clamp(0.0, 1.0);
-            let whole_index = tuples * per_tuple + pages * pg_sys::seq_page_cost;
-            let first = tuples * share * per_tuple + (pages * share).max(1.0) * pg_sys::seq_page_cost;
-            *self.startup_cost = first.min(whole_index);
-            *self.total_cost = whole_index;
+            let scored = |share: f64| {
+                let share = share.clamp(0.0, 1.0);
+                tuples * share * per_tuple + (pages * share).max(1.0) * pg_sys::seq_page_cost
+            };
+            let total = scored(total_share);
+            *self.startup_cost = scored(first_share).min(total);
+            *self.total_cost = total;
             *self.pages = pages;
         }
     }

@@ -17,7 +17,7 @@ use pgrx::prelude::*;
 use super::{hnsw, ivfflat};
 
 /// The strategy of `=` in the filter columns' operator family.
-const EQUAL: i32 = 3;
+pub(crate) const EQUAL_STRATEGY: i32 = 3;
 
 static mut PREVIOUS_HOOK: pg_sys::set_rel_pathlist_hook_type = None;
 
@@ -134,7 +134,7 @@ unsafe fn filter_column_of(index: *mut pg_sys::IndexOptInfo, rinfo: *mut pg_sys:
         let left = pointers::<pg_sys::Node>(&(*saop).args)[0];
         (1..(*index).nkeycolumns).find(|&column| {
             let family = *(*index).opfamily.add(column as usize);
-            pg_sys::match_index_to_operand(left, column, index) && pg_sys::get_op_opfamily_strategy((*saop).opno, family) == EQUAL
+            pg_sys::match_index_to_operand(left, column, index) && pg_sys::get_op_opfamily_strategy((*saop).opno, family) == EQUAL_STRATEGY
         })
     }
 }
@@ -154,7 +154,7 @@ unsafe fn index_clause(rinfo: *mut pg_sys::RestrictInfo, column: i32) -> *mut pg
 }
 
 /// The pointers of a List (NIL is empty).
-unsafe fn pointers<T>(list: &*mut pg_sys::List) -> Vec<*mut T> {
+pub(crate) unsafe fn pointers<T>(list: &*mut pg_sys::List) -> Vec<*mut T> {
     let list = *list;
     if list.is_null() {
         return Vec::new();

@@ -23,6 +23,18 @@ pub fn read_meta(index: &Index) -> MetaPage {
     decode_meta(index, page.page())
 }
 
+/// The meta page if the index has one of this format, else None (an index
+/// being built, or one that needs a REINDEX): for the planner, which must
+/// not fail a query that may not use the index.
+pub fn read_meta_if_current(index: &Index) -> Option<MetaPage> {
+    if index.block_count() == 0 {
+        return None;
+    }
+    let page = index.read_unchecked(META_BLOCK);
+    let page = page.page();
+    (page.tag() == Some(META_PAGE)).then(|| page.contents(META_BYTES).and_then(|bytes| MetaPage::decode(bytes).ok())).flatten()
+}
+
 pub(super) fn decode_meta(index: &Index, page: PageRef<'_>) -> MetaPage {
     let bytes = page.contents(META_BYTES).unwrap_or_else(|| corrupted(index, META_BLOCK, "has no meta data"));
     MetaPage::decode(bytes).unwrap_or_else(|e| crate::am::bad_meta(index, e))

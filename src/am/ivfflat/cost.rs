@@ -32,6 +32,6 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         let filtered = !(*path).indexclauses.is_null();
         let wanted = (*root).limit_tuples.max(1.0);
         let share = (PROBES.get() as f64 / lists as f64).max(wanted / (tuples * selectivity));
-        args.estimate(share, selectivity, filtered || ITERATIVE_SCAN.get() != IterativeScan::Off);
+        args.estimate(share, 1.0, selectivity, filtered || ITERATIVE_SCAN.get() != IterativeScan::Off);
     }
 }
