@@ -8,7 +8,11 @@
 //! columns (`am::filter`: elements that fail them are walked through, never
 //! returned, so the scan ends only when the reachable graph does), and
 //! otherwise with hnsw.iterative_scan on (a WHERE clause the executor
-//! checks discarding rows), up to hnsw.max_scan_tuples elements met. An
+//! checks discarding rows), up to hnsw.max_scan_tuples elements met. With
+//! an `=` or `IN` condition on a linked column (`values.rs`) the search
+//! walks those values' graphs instead, and once they run out the scan ends
+//! with the matching elements that walk did not reach, read from every
+//! page and scored exactly (`remaining_matches`). An
 //! iterative scan's batches hand out only the nearer half of their results
 //! and grow twice as wide each time (see `ResumableSearch`), since the
 //! executor is expected to discard rows; a filtered scan's are whole.
@@ -34,7 +38,7 @@ use pgrx::prelude::*;
 use vector_core::check_same_dimensions;
 use std::collections::HashSet;
 
-use vector_core::hnsw::{Candidate, EstimateQuery, EstimatingGraph, HashVisited, ResumableSearch, SearchQuery};
+use vector_core::hnsw::{Candidate, EstimateQuery, EstimatingGraph, Graph, HashVisited, ResumableSearch, SearchQuery};
 
 use super::{counters, duplicates};
 use super::format::{Address, Element, ElementState, MetaPage, Shape, GRAPH_PAGE, SCAN_LOCK};
@@ -50,13 +54,14 @@ use crate::types::OrRaise;
 enum Phase {
     #[default]
     NotStarted,
-    /// The graph search, one batch at a time, for rows that meet `filter`,
-    /// except the elements a walk of value graphs `returned` before.
-    Searching { search: Box<ResumableSearch<PageGraph>>, filter: Option<ScanFilter>, returned: HashSet<Address> },
+    /// The graph search, one batch at a time, for rows that meet `filter`.
+    Searching { search: Box<ResumableSearch<PageGraph>>, filter: Option<ScanFilter> },
     /// A walk of the value graphs of `column` (values.rs) for the values
-    /// `filter` asks it to equal; once it runs out, the search above takes
-    /// over for `query`.
-    SearchingValues { search: Box<ResumableSearch<ValueGraph>>, column: usize, filter: ScanFilter, returned: HashSet<Address>, query: Vec<f32> },
+    /// `filter` asks it to equal; once it runs out, the elements that meet
+    /// `filter` and it did not return, in exact order (`remaining_matches`).
+    SearchingValues { search: Box<ResumableSearch<ValueGraph>>, column: usize, filter: ScanFilter, returned: HashSet<Address> },
+    /// Every row found is queued.
+    Done,
     /// A query with no direction: every element that meets `filter`,
     /// from this page on.
     EveryElement { next_block: BlockNumber, shape: Shape, filter: Option<ScanFilter> },
@@ -126,12 +131,12 @@ fn start(index: &Index, scan: &pg_sys::IndexScanDescData, state: &mut ScanState)
             state.phase = match (value_walk, filter) {
                 (Some((column, entry_points)), Some(filter)) => {
                     let graph = ValueGraph::open(PageGraph::open(*index, &meta), *index, &meta, column, None);
-                    let search = ResumableSearch::from_entry_points(&graph, search_query(index, &meta, vector.clone()), ef, entry_points);
-                    Phase::SearchingValues { search: Box::new(search), column, filter, returned: HashSet::new(), query: vector }
+                    let search = ResumableSearch::from_entry_points(&graph, search_query(index, &meta, vector), ef, entry_points);
+                    Phase::SearchingValues { search: Box::new(search), column, filter, returned: HashSet::new() }
                 }
                 (_, filter) => {
                     let search = Box::new(ResumableSearch::new(&PageGraph::open(*index, &meta), search_query(index, &meta, vector), ef));
-                    Phase::Searching { search, filter, returned: HashSet::new() }
+                    Phase::Searching { search, filter }
                 }
             };
             search_batch(index, state);
@@ -159,7 +164,7 @@ fn value_walk(index: &Index, meta: &MetaPage, filter: &ScanFilter) -> Option<(us
 /// Queues more rows; false when there are no more to find.
 fn find_more(index: &Index, state: &mut ScanState) -> bool {
     match &mut state.phase {
-        Phase::NotStarted => false,
+        Phase::NotStarted | Phase::Done => false,
         Phase::EveryElement { next_block, shape, filter } => {
             if *next_block >= index.block_count() {
                 return false;
@@ -168,7 +173,7 @@ fn find_more(index: &Index, state: &mut ScanState) -> bool {
             *next_block += 1;
             true
         }
-        Phase::Searching { search, filter, .. } => may_go_on(search, filter.is_some(), state.pending.len()) && search_batch(index, state),
+        Phase::Searching { search, filter } => may_go_on(search, filter.is_some(), state.pending.len()) && search_batch(index, state),
         // A filtered scan goes on until the reachable graph is exhausted.
         Phase::SearchingValues { .. } => search_batch(index, state),
     }
@@ -209,8 +214,8 @@ fn scan_memory_limit() -> usize {
 }
 
 /// Searches the next batch and queues its rows; false when the search has
-/// nothing left. A value walk that has nothing left hands over to the
-/// walk of the whole graph, which skips the elements it returned.
+/// nothing left. A value walk that has nothing left ends with the matching
+/// elements it did not return (`remaining_matches`).
 fn search_batch(index: &Index, state: &mut ScanState) -> bool {
     let meta = read_meta(index);
     // Whether the executor is expected to discard rows and ask for more
@@ -218,26 +223,28 @@ fn search_batch(index: &Index, state: &mut ScanState) -> bool {
     // discard nothing the scan returns, so their batches are handed out whole.
     let more_may_follow = ITERATIVE_SCAN.get() != IterativeScan::Off;
     let (batch, mut graph) = match &mut state.phase {
-        Phase::Searching { search, filter, returned } => {
+        Phase::Searching { search, filter } => {
             let mut graph = PageGraph::open(*index, &meta);
-            let batch = searched(index, search, &mut graph, more_may_follow, |graph, node| !returned.contains(&node) && graph.may_return(node, filter.as_ref()));
+            let batch = searched(index, search, &mut graph, more_may_follow, |graph, node| graph.may_return(node, filter.as_ref()));
             graph.count_into_scan();
             (batch, graph)
         }
-        Phase::SearchingValues { search, column, filter, returned, query } => {
+        Phase::SearchingValues { search, column, filter, returned } => {
             let mut values = ValueGraph::open(PageGraph::open(*index, &meta), *index, &meta, *column, None);
             let batch = searched(index, search, &mut values, more_may_follow, |values, node| values.pages().may_return(node, Some(filter)));
-            let graph = values.into_pages();
+            let mut graph = values.into_pages();
+            let batch = if batch.is_empty() {
+                let remaining = remaining_matches(index, &meta, &mut graph, filter, returned, search.vector());
+                state.phase = Phase::Done;
+                remaining
+            } else {
+                returned.extend(batch.iter().map(|candidate| candidate.node));
+                batch
+            };
             graph.count_into_scan();
-            if batch.is_empty() {
-                let search = Box::new(ResumableSearch::new(&graph, search_query(index, &meta, std::mem::take(query)), EF_SEARCH.get() as usize));
-                state.phase = Phase::Searching { search, filter: Some(filter.clone()), returned: std::mem::take(returned) };
-                return search_batch(index, state);
-            }
-            returned.extend(batch.iter().map(|candidate| candidate.node));
             (batch, graph)
         }
-        Phase::NotStarted | Phase::EveryElement { .. } => return false,
+        Phase::NotStarted | Phase::EveryElement { .. } | Phase::Done => return false,
     };
     if batch.is_empty() {
         return false;
@@ -255,6 +262,35 @@ fn search_batch(index: &Index, state: &mut ScanState) -> bool {
         }
     }
     true
+}
+
+/// The live elements that meet `filter` and are not among `returned`,
+/// nearest first: read from every page of the index and scored exactly.
+/// What a value walk ends with, so that a scan on a linked column returns
+/// every matching row even if its value's graph does not reach them all
+/// (VACUUM relinks such elements, `values::relink_unreached`), and pays
+/// one pass over the pages, not a walk of the whole graph, to learn that
+/// there are no more (as when the values have fewer rows than LIMIT).
+fn remaining_matches(index: &Index, meta: &MetaPage, graph: &mut PageGraph, filter: &ScanFilter, returned: &HashSet<Address>, query: &[f32]) -> Vec<Candidate<Address>> {
+    let shape = meta.shape();
+    let _searching = index.lock_pseudo_page(SCAN_LOCK, false);
+    let mut nodes = Vec::new();
+    for block in 1..index.block_count() {
+        let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
+        let page = page.page();
+        for offset in 1..=page.max_offset() {
+            let at = Address { block, offset };
+            let element = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok());
+            if element.is_some_and(|e| e.state() == ElementState::Live && filter.accepts(e.filter_values())) && !returned.contains(&at) {
+                nodes.push(at);
+            }
+        }
+    }
+    let mut scores = Vec::new();
+    graph.distances(query, &nodes, &mut scores);
+    let mut remaining: Vec<Candidate<Address>> = nodes.into_iter().zip(scores).map(|(node, distance)| Candidate { distance, node }).collect();
+    remaining.sort_unstable();
+    remaining
 }
 
 /// The next batch of `search` over `graph`, holding SCAN_LOCK shared while

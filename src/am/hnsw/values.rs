@@ -21,8 +21,8 @@
 //! inserts and VACUUM as the HNSW lists are, through [`ValueGraph`], which
 //! shows one value list to the same algorithms as a graph of its own. A
 //! search never depends on them for completeness: when a value walk runs
-//! out, the scan goes on with the filtered walk of the whole graph
-//! (`scan.rs`), skipping what it returned.
+//! out, the scan ends with one pass over the index's pages for matching
+//! elements it did not return (`scan.rs`, `remaining_matches`).
 //!
 //! The directory is a chain of pages, each one values tuple (format.rs),
 //! changed only under the meta page's exclusive lock: inserts of the same
