@@ -8,7 +8,6 @@ use vector_core::hnsw::{EstimateQuery, EstimatingGraph, Graph, GraphMut, HashVis
 use vector_core::quant::{Estimate, RabitqEncoder};
 use vector_core::types::sparse;
 
-use super::counters::ScanCounters;
 use super::duplicates;
 use super::format::{
     self, Address, Element, ElementState, ListShape, MetaPage, Neighbors, Shape, StoredVerdict, VectorChunk, GRAPH_PAGE,
@@ -114,15 +113,12 @@ impl PageGraph {
     /// What this graph has done so far, into the current scan's counters
     /// (hnsw_last_scan()).
     pub fn count_into_scan(&self) {
-        super::counters::count(|counters| self.count_into(counters));
-    }
-
-    /// What this graph has done so far, into a scan's counters.
-    pub fn count_into(&self, counters: &mut ScanCounters) {
-        counters.distances += self.distances_computed;
-        counters.estimates += self.estimates_computed;
-        counters.neighbor_lists += self.lists_read;
-        counters.pages += self.pages.pins_taken();
+        super::counters::count(|counters| {
+            counters.distances += self.distances_computed;
+            counters.estimates += self.estimates_computed;
+            counters.neighbor_lists += self.lists_read;
+            counters.pages += self.pages.pins_taken();
+        });
     }
 
     /// Whether a scan may return the element at `node`: it is live and its

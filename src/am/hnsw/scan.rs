@@ -31,13 +31,11 @@
 //! searches before it frees the slots of deleted elements, never for an
 //! idle cursor.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use vector_core::check_same_dimensions;
-use std::collections::HashSet;
-
 use vector_core::hnsw::{Candidate, EstimateQuery, EstimatingGraph, Graph, HashVisited, ResumableSearch, SearchQuery};
 
 use super::{counters, duplicates};
@@ -276,15 +274,11 @@ fn remaining_matches(index: &Index, meta: &MetaPage, graph: &mut PageGraph, filt
     let _searching = index.lock_pseudo_page(SCAN_LOCK, false);
     let mut nodes = Vec::new();
     for block in 1..index.block_count() {
-        let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
-        let page = page.page();
-        for offset in 1..=page.max_offset() {
-            let at = Address { block, offset };
-            let element = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok());
-            if element.is_some_and(|e| e.state() == ElementState::Live && filter.accepts(e.filter_values())) && !returned.contains(&at) {
+        for_each_match(index, block, shape, Some(filter), |at, _| {
+            if !returned.contains(&at) {
                 nodes.push(at);
             }
-        }
+        });
     }
     let mut scores = Vec::new();
     graph.distances(query, &nodes, &mut scores);
@@ -319,21 +313,27 @@ fn searched<G: EstimatingGraph<Node = Address>>(
 fn queue_page(index: &Index, block: BlockNumber, shape: Shape, filter: Option<&ScanFilter>, pending: &mut VecDeque<Address>) {
     let mut heap_tids = Vec::new();
     let mut chains = Vec::new();
-    {
-        let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { return };
-        let page = page.page();
-        for offset in 1..=page.max_offset() {
-            let element = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok());
-            let returned = |e: &Element<'_>| e.state() == ElementState::Live && filter.is_none_or(|f| f.accepts(e.filter_values()));
-            if let Some(element) = element.filter(returned) {
-                heap_tids.extend(Some(element.heap_tid()).filter(Address::is_valid));
-                chains.push(element.duplicates());
-            }
-        }
-    }
+    for_each_match(index, block, shape, filter, |_, element| {
+        heap_tids.extend(Some(element.heap_tid()).filter(Address::is_valid));
+        chains.push(element.duplicates());
+    });
     // One page lock at a time: the chains after the page is released.
     for head in chains {
         duplicates::read_chain(index, head, &mut heap_tids);
     }
     pending.extend(heap_tids);
+}
+
+/// Calls `visit` with each live element on one page that meets `filter`,
+/// under the page's share lock.
+fn for_each_match(index: &Index, block: BlockNumber, shape: Shape, filter: Option<&ScanFilter>, mut visit: impl FnMut(Address, Element<'_>)) {
+    let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { return };
+    let page = page.page();
+    for offset in 1..=page.max_offset() {
+        let element = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok());
+        let returned = |e: &Element<'_>| e.state() == ElementState::Live && filter.is_none_or(|f| f.accepts(e.filter_values()));
+        if let Some(element) = element.filter(returned) {
+            visit(Address { block, offset }, element);
+        }
+    }
 }

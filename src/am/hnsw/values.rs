@@ -28,7 +28,7 @@
 //! changed only under the meta page's exclusive lock: inserts of the same
 //! new value agree on one entry element.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use vector_core::hnsw::{relink_cut_off, repair_neighbors, unreached, EstimateQuery, EstimatingGraph, Graph, GraphMut, HashVisited, HnswParams};
 use vector_core::quant::Estimate;
@@ -144,9 +144,8 @@ impl GraphMut for ValueGraph {
 
 /// Links a new element (already in the HNSW graph) into the value graph of
 /// each linked column it has a value in.
-pub fn link_new_element(graph: PageGraph, index: &Index, meta: &MetaPage, node: Address, vector: &[f32], filter: &[Option<i64>], query: Option<&EstimateQuery>) -> PageGraph {
+pub fn link_new_element(mut graph: PageGraph, index: &Index, meta: &MetaPage, node: Address, vector: &[f32], filter: &[Option<i64>], query: Option<&EstimateQuery>) {
     let params = value_params(meta);
-    let mut graph = graph;
     for (column, word) in filter.iter().enumerate() {
         let (Some(word), Some(_)) = (*word, meta.value_list_of(column)) else { continue };
         let mut values = ValueGraph::open(graph, *index, meta, column, Some(word));
@@ -158,7 +157,6 @@ pub fn link_new_element(graph: PageGraph, index: &Index, meta: &MetaPage, node: 
         vector_core::hnsw::link_planned(&mut values, &params, node, vector, 0, plan, &mut visited);
         graph = values.into_pages();
     }
-    graph
 }
 
 // ---------------------------------------------------------------- directory
@@ -305,7 +303,8 @@ pub fn repair(index: &Index, meta: &MetaPage, live: &ValueMembers, deleted: &Val
     let mut graph = PageGraph::open(*index, meta);
     for (&(column, word), elements) in live {
         let Some(gone) = deleted.get(&(column, word)) else { continue };
-        let is_deleted = |node: Address| gone.contains(&node);
+        let gone_set: HashSet<Address> = gone.iter().copied().collect();
+        let is_deleted = |node: Address| gone_set.contains(&node);
         let mut values = ValueGraph::open(graph, *index, meta, column, Some(word));
         let mut cut_off = Vec::new();
         for &node in gone {
