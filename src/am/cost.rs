@@ -68,6 +68,18 @@ impl CostArgs {
         }
     }
 
+    /// What scoring `share` (0 to 1) of the index costs: its tuples and
+    /// that share of its pages, read in the order they lie.
+    ///
+    /// # Safety
+    /// The pointers amcostestimate received.
+    pub unsafe fn scored(&self, share: f64) -> pg_sys::Cost {
+        // SAFETY: as the caller promises.
+        let (tuples, pages) = unsafe { self.index_size() };
+        let share = share.clamp(0.0, 1.0);
+        tuples * share * per_tuple_cost() + (pages * share).max(1.0) * unsafe { pg_sys::seq_page_cost }
+    }
+
     /// Fills in the estimate for a scan that scores `first_share` (0 to 1)
     /// of the index before its first row and `total_share` before its last
     /// (1: the whole index), and returns the share `selectivity` of the
@@ -76,6 +88,19 @@ impl CostArgs {
     /// # Safety
     /// The pointers amcostestimate received.
     pub unsafe fn estimate(&self, first_share: f64, total_share: f64, selectivity: f64, iterative: bool) {
+        // SAFETY: as the caller promises.
+        unsafe {
+            let total = self.scored(total_share);
+            self.estimate_costs(self.scored(first_share).min(total), total, selectivity, iterative);
+        }
+    }
+
+    /// Fills in the estimate for a scan whose first row costs `startup` and
+    /// whose last costs `total`, as `estimate` does.
+    ///
+    /// # Safety
+    /// The pointers amcostestimate received.
+    pub unsafe fn estimate_costs(&self, startup: pg_sys::Cost, total: pg_sys::Cost, selectivity: f64, iterative: bool) {
         // SAFETY: as the caller promises.
         unsafe {
             *self.selectivity = selectivity;
@@ -88,16 +113,15 @@ impl CostArgs {
                 *self.pages = 0.0;
                 return;
             }
-            let (tuples, pages) = self.index_size();
-            let per_tuple = pg_sys::cpu_index_tuple_cost + pg_sys::cpu_operator_cost * DISTANCE_COST;
-            let scored = |share: f64| {
-                let share = share.clamp(0.0, 1.0);
-                tuples * share * per_tuple + (pages * share).max(1.0) * pg_sys::seq_page_cost
-            };
-            let total = scored(total_share);
-            *self.startup_cost = scored(first_share).min(total);
+            *self.startup_cost = startup.min(total);
             *self.total_cost = total;
-            *self.pages = pages;
+            *self.pages = self.index_size().1;
         }
     }
+}
+
+/// What scoring one index tuple costs: reading it and one distance.
+pub(crate) fn per_tuple_cost() -> pg_sys::Cost {
+    // SAFETY: planner settings, read in the backend's only thread.
+    unsafe { pg_sys::cpu_index_tuple_cost + pg_sys::cpu_operator_cost * DISTANCE_COST }
 }

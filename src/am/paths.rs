@@ -17,7 +17,7 @@ use pgrx::prelude::*;
 use super::{hnsw, ivfflat};
 
 /// The strategy of `=` in the filter columns' operator family.
-pub(crate) const EQUAL_STRATEGY: i32 = 3;
+const EQUAL_STRATEGY: i32 = 3;
 
 static mut PREVIOUS_HOOK: pg_sys::set_rel_pathlist_hook_type = None;
 
@@ -132,11 +132,17 @@ unsafe fn filter_column_of(index: *mut pg_sys::IndexOptInfo, rinfo: *mut pg_sys:
     unsafe {
         let saop = (*rinfo).clause.cast::<pg_sys::ScalarArrayOpExpr>();
         let left = pointers::<pg_sys::Node>(&(*saop).args)[0];
-        (1..(*index).nkeycolumns).find(|&column| {
-            let family = *(*index).opfamily.add(column as usize);
-            pg_sys::match_index_to_operand(left, column, index) && pg_sys::get_op_opfamily_strategy((*saop).opno, family) == EQUAL_STRATEGY
-        })
+        (1..(*index).nkeycolumns).find(|&column| pg_sys::match_index_to_operand(left, column, index) && is_equality_operator(index, column, (*saop).opno))
     }
+}
+
+/// Whether `operator` is the `=` of key column `column`'s operator family.
+///
+/// # Safety
+/// `index` is a planner IndexOptInfo with more than `column` key columns.
+pub(crate) unsafe fn is_equality_operator(index: *mut pg_sys::IndexOptInfo, column: i32, operator: pg_sys::Oid) -> bool {
+    // SAFETY: as the caller promises.
+    unsafe { pg_sys::get_op_opfamily_strategy(operator, *(*index).opfamily.add(column as usize)) == EQUAL_STRATEGY }
 }
 
 /// An IndexClause of `rinfo` on `column`, used as it is (not lossy).
