@@ -394,7 +394,7 @@ fn link_values(state: &BuildState, graph: &MemoryGraph, meta: &mut MetaPage) -> 
     }
     report_progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_VALUES);
     report_progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, (graph.len() * linked.len()) as i64);
-    let params = super::values::value_params(&MetaPage { linked_columns: 0, ..*meta });
+    let params = super::values::value_params(meta);
     let mut done_before = 0;
     let mut columns_linked = Vec::new();
     for (column, groups) in linked {

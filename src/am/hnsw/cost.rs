@@ -49,8 +49,8 @@ pub unsafe extern "C-unwind" fn amcostestimate(
     }
 }
 
-/// A walk of value graphs (values.rs), for the `=` or `IN` condition on a
-/// linked column that matches the fewest rows.
+/// A walk of value graphs (values.rs), for an `=` or `IN` condition on a
+/// linked column.
 struct LinkedWalk {
     /// The share of the index's rows the walked values hold.
     selectivity: f64,
@@ -92,9 +92,9 @@ impl LinkedWalk {
     }
 }
 
-/// The walk of the `=` or `IN` condition on a linked column matching the
-/// fewest rows, if the scan has one (scan.rs picks the condition with the
-/// fewest values, nearly always the same one).
+/// The walk of an `=` or `IN` condition on a linked column, if the scan has
+/// one: of those, the condition with the fewest values, the first column's
+/// among equals, as scan.rs picks it.
 unsafe fn linked_walk(args: &CostArgs) -> Option<LinkedWalk> {
     // SAFETY: the planner's path; the index is locked while it plans, and
     // an index of another format, or one being built, has no linked columns.
@@ -108,28 +108,32 @@ unsafe fn linked_walk(args: &CostArgs) -> Option<LinkedWalk> {
         pg_sys::index_close(relation, pg_sys::NoLock as pg_sys::LOCKMODE);
         let meta = meta.filter(|meta| meta.linked_columns != 0)?;
         let clauses = pointers::<pg_sys::IndexClause>(&(*args.path).indexclauses);
-        let linked = clauses.into_iter().filter(|&clause| {
-            let column = (*clause).indexcol as usize;
-            column >= 1 && meta.value_list_of(column - 1).is_some() && is_equality(info, clause)
-        });
+        let (_, _, walked) = clauses
+            .into_iter()
+            .filter(|&clause| (*clause).indexcol >= 1 && meta.value_list_of((*clause).indexcol as usize - 1).is_some())
+            .filter_map(|clause| Some((equal_values(info, clause)?, (*clause).indexcol, clause)))
+            .min_by_key(|&(values, column, _)| (values, column))?;
         let relid = (*(*info).rel).relid as i32;
-        let selectivity = linked
-            .map(|clause| pg_sys::clause_selectivity(args.root, (*(*clause).rinfo).clause.cast(), relid, pg_sys::JoinType::JOIN_INNER, std::ptr::null_mut()))
-            .min_by(f64::total_cmp)?;
+        let selectivity = pg_sys::clause_selectivity(args.root, (*(*walked).rinfo).clause.cast(), relid, pg_sys::JoinType::JOIN_INNER, std::ptr::null_mut());
         Some(LinkedWalk { selectivity, degree: value_degree(meta.m as usize) as f64 })
     }
 }
 
-/// Whether an index clause is `column = value` or `column = ANY(values)`.
-unsafe fn is_equality(info: *mut pg_sys::IndexOptInfo, clause: *mut pg_sys::IndexClause) -> bool {
+/// How many values an index clause `column = value` (1) or
+/// `column = ANY(values)` (the array's length, or the planner's guess for
+/// an array known at execution) asks for; None for another operator.
+unsafe fn equal_values(info: *mut pg_sys::IndexOptInfo, clause: *mut pg_sys::IndexClause) -> Option<i32> {
     // SAFETY: a planner IndexClause on a key column of `info`.
     unsafe {
         let expression = (*(*clause).rinfo).clause.cast::<pg_sys::Node>();
-        let operator = match (*expression).type_ {
-            pg_sys::NodeTag::T_OpExpr => (*expression.cast::<pg_sys::OpExpr>()).opno,
-            pg_sys::NodeTag::T_ScalarArrayOpExpr if (*expression.cast::<pg_sys::ScalarArrayOpExpr>()).useOr => (*expression.cast::<pg_sys::ScalarArrayOpExpr>()).opno,
-            _ => return false,
+        let (operator, values) = match (*expression).type_ {
+            pg_sys::NodeTag::T_OpExpr => ((*expression.cast::<pg_sys::OpExpr>()).opno, 1),
+            pg_sys::NodeTag::T_ScalarArrayOpExpr if (*expression.cast::<pg_sys::ScalarArrayOpExpr>()).useOr => {
+                let any = expression.cast::<pg_sys::ScalarArrayOpExpr>();
+                ((*any).opno, pg_sys::estimate_array_length(pointers::<pg_sys::Node>(&(*any).args)[1]))
+            }
+            _ => return None,
         };
-        is_equality_operator(info, (*clause).indexcol as i32, operator)
+        is_equality_operator(info, (*clause).indexcol as i32, operator).then_some(values)
     }
 }

@@ -36,7 +36,7 @@ use pgrx::pg_sys;
 use vector_core::hnsw::{relink_cut_off, repair_neighbors, unreached, Graph};
 
 use super::duplicates;
-use super::format::{self, Address, Element, ElementState, MetaPage, GRAPH_PAGE, SCAN_LOCK, UPDATE_LOCK};
+use super::format::{self, Address, Element, ElementState, GRAPH_PAGE, SCAN_LOCK, UPDATE_LOCK};
 use super::graph::{decode_element, read_meta, update_meta, PageGraph};
 use super::values::{self, ValueMembers};
 use crate::am::DeadRows;
@@ -89,12 +89,12 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
     }
     let index = unsafe { Index::from_raw(info.index).with_strategy(info.strategy) };
     let stats = unsafe { crate::am::stats_or_new(stats) };
-    relink_unreached(&index);
-    let rows = indexed_rows(&index);
+    let live = LiveElements::gather(&index);
+    relink_unreached(&index, &live);
     // SAFETY: a palloc'd result.
     unsafe {
         (*stats).num_pages = index.block_count();
-        (*stats).num_index_tuples = rows as f64;
+        (*stats).num_index_tuples = live.rows as f64;
     }
     stats
 }
@@ -180,9 +180,10 @@ fn repair_graph(index: &Index, deleted: &HashSet<Address>) {
     let params = PageGraph::params(&meta);
     let mut graph = PageGraph::open(*index, &meta);
     let is_deleted = |node: Address| deleted.contains(&node);
+    let live = LiveElements::gather(index);
 
     if deleted.contains(&meta.entry) {
-        let new_entry = highest_live_element(index);
+        let new_entry = live.levels.iter().copied().max_by_key(|&(at, level)| (level, std::cmp::Reverse(at)));
         update_meta(index, |meta| {
             (meta.entry, meta.entry_level) = match new_entry {
                 Some((at, level)) => (at, level as u8),
@@ -197,7 +198,7 @@ fn repair_graph(index: &Index, deleted: &HashSet<Address>) {
         graph.neighbors(node, 0, &mut cut_off);
     }
     cut_off.retain(|&node| !is_deleted(node));
-    for (node, level) in live_elements(index) {
+    for &(node, level) in &live.levels {
         // SAFETY: honouring vacuum_cost_delay.
         unsafe { pg_sys::vacuum_delay_point() };
         for layer in 0..=level {
@@ -214,15 +215,8 @@ fn repair_graph(index: &Index, deleted: &HashSet<Address>) {
             values::add_member(&meta, &mut deleted_members, node, decode_element(index, page.page(), node, shape).filter_values());
         }
         // SAFETY: honouring vacuum_cost_delay.
-        values::repair(index, &meta, &live_value_members(index, &meta), &deleted_members, &mut || unsafe { pg_sys::vacuum_delay_point() });
+        values::repair(index, &meta, &live.value_members, &deleted_members, &mut || unsafe { pg_sys::vacuum_delay_point() });
     }
-}
-
-/// The live elements of each value of the linked columns.
-fn live_value_members(index: &Index, meta: &MetaPage) -> ValueMembers {
-    let mut members = ValueMembers::new();
-    for_each_live_element(index, |at, element| values::add_member(meta, &mut members, at, element.filter_values()));
-    members
 }
 
 /// The last pass: links back every live element a walk from the entry
@@ -230,11 +224,11 @@ fn live_value_members(index: &Index, meta: &MetaPage) -> ValueMembers {
 /// looks unreached too: the walk's finds are searched for by their own
 /// vectors only after the inserts under way are done, and linked only if
 /// the search misses them.
-fn relink_unreached(index: &Index) {
-    let live: Vec<Address> = live_elements(index).into_iter().map(|(at, _)| at).collect();
+fn relink_unreached(index: &Index, live: &LiveElements) {
     let meta = read_meta(index);
     let mut graph = PageGraph::open(*index, &meta);
-    let cut_off = unreached(&mut graph, &live);
+    let elements: Vec<Address> = live.levels.iter().map(|&(at, _)| at).collect();
+    let cut_off = unreached(&mut graph, &elements);
     if !cut_off.is_empty() {
         wait_for_running(index, UPDATE_LOCK);
         // SAFETY: honouring vacuum_cost_delay.
@@ -242,7 +236,7 @@ fn relink_unreached(index: &Index) {
     }
     if meta.linked_columns != 0 {
         // SAFETY: honouring vacuum_cost_delay.
-        values::relink_unreached(index, &meta, &live_value_members(index, &meta), &mut || unsafe { pg_sys::vacuum_delay_point() });
+        values::relink_unreached(index, &meta, &live.value_members, &mut || unsafe { pg_sys::vacuum_delay_point() });
     }
 }
 
@@ -285,35 +279,34 @@ fn free_slots(index: &Index, deleted: &HashSet<Address>) {
     }
 }
 
-/// Calls `visit` with every live element, page by page.
-fn for_each_live_element(index: &Index, mut visit: impl FnMut(Address, Element<'_>)) {
-    let shape = read_meta(index).shape();
-    for block in 1..index.block_count() {
-        let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
-        let page = page.page();
-        for offset in 1..=page.max_offset() {
-            let element = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok());
-            if let Some(element) = element.filter(|e| e.state() == ElementState::Live) {
-                visit(Address { block, offset }, element);
+/// What a pass of VACUUM needs to know of the live elements, read in one
+/// walk over the pages.
+struct LiveElements {
+    /// Every live element with its level.
+    levels: Vec<(Address, usize)>,
+    /// The live elements of each value of the linked columns.
+    value_members: ValueMembers,
+    /// How many heap TIDs they hold.
+    rows: usize,
+}
+
+impl LiveElements {
+    fn gather(index: &Index) -> Self {
+        let meta = read_meta(index);
+        let shape = meta.shape();
+        let mut live = LiveElements { levels: Vec::new(), value_members: ValueMembers::new(), rows: 0 };
+        for block in 1..index.block_count() {
+            let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
+            let page = page.page();
+            for offset in 1..=page.max_offset() {
+                let element = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok());
+                let Some(element) = element.filter(|e| e.state() == ElementState::Live) else { continue };
+                let at = Address { block, offset };
+                live.levels.push((at, element.level()));
+                live.rows += usize::from(element.heap_tid().is_valid()) + element.duplicate_count();
+                values::add_member(&meta, &mut live.value_members, at, element.filter_values());
             }
         }
+        live
     }
-}
-
-/// Every live element with its level.
-fn live_elements(index: &Index) -> Vec<(Address, usize)> {
-    let mut elements = Vec::new();
-    for_each_live_element(index, |at, element| elements.push((at, element.level())));
-    elements
-}
-
-/// How many heap TIDs the live elements hold.
-fn indexed_rows(index: &Index) -> usize {
-    let mut rows = 0;
-    for_each_live_element(index, |_, element| rows += usize::from(element.heap_tid().is_valid()) + element.duplicate_count());
-    rows
-}
-
-fn highest_live_element(index: &Index) -> Option<(Address, usize)> {
-    live_elements(index).into_iter().max_by_key(|&(at, level)| (level, std::cmp::Reverse(at)))
 }
