@@ -26,7 +26,7 @@ use super::format::FilterValues;
 /// for label arrays (see the operator families in vector_ext.sql).
 const LESS: u16 = 1;
 const LESS_EQUAL: u16 = 2;
-const EQUAL: u16 = 3;
+pub(crate) const EQUAL: u16 = 3;
 const GREATER_EQUAL: u16 = 4;
 const GREATER: u16 = 5;
 const OVERLAPS: u16 = 6;

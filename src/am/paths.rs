@@ -14,10 +14,8 @@
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
+use super::filter::EQUAL;
 use super::{hnsw, ivfflat};
-
-/// The strategy of `=` in the filter columns' operator family.
-const EQUAL_STRATEGY: i32 = 3;
 
 static mut PREVIOUS_HOOK: pg_sys::set_rel_pathlist_hook_type = None;
 
@@ -142,7 +140,7 @@ unsafe fn filter_column_of(index: *mut pg_sys::IndexOptInfo, rinfo: *mut pg_sys:
 /// `index` is a planner IndexOptInfo with more than `column` key columns.
 pub(crate) unsafe fn is_equality_operator(index: *mut pg_sys::IndexOptInfo, column: i32, operator: pg_sys::Oid) -> bool {
     // SAFETY: as the caller promises.
-    unsafe { pg_sys::get_op_opfamily_strategy(operator, *(*index).opfamily.add(column as usize)) == EQUAL_STRATEGY }
+    unsafe { pg_sys::get_op_opfamily_strategy(operator, *(*index).opfamily.add(column as usize)) == i32::from(EQUAL) }
 }
 
 /// An IndexClause of `rinfo` on `column`, used as it is (not lossy).

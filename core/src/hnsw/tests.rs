@@ -185,6 +185,31 @@ fn recall_on_sparse_vectors_for_every_sparse_metric() {
     }
 }
 
+/// Subsets of sparse keys, derived (over a quarter of the elements) and
+/// built: their lists stay within them and reach every member from the
+/// entry, with no dense arithmetic on the sparse slots.
+#[test]
+fn subset_links_over_sparse_keys() {
+    let data = sparse_sift(2000);
+    let graph = MemoryGraph::build_parallel(128, Metric::SparseL2, HnswParams::new(8, 32), data, 7, 2, &mut |_, _, _| {});
+    let subsets: Vec<Vec<u32>> = vec![(0..2000).filter(|n| n % 5 < 3).collect(), (0..2000).filter(|n| n % 5 == 3).collect()];
+    let linked = subset_links(&graph, Metric::SparseL2, &subsets, HnswParams::new(4, 32), 7, 2, &mut |_| {});
+    for (members, &entry) in subsets.iter().zip(&linked.entries) {
+        let own: HashSet<u32> = members.iter().copied().collect();
+        let mut reached = HashSet::from([entry]);
+        let mut queue = VecDeque::from([entry]);
+        while let Some(node) = queue.pop_front() {
+            for &next in &linked.links[node as usize] {
+                assert!(own.contains(&next), "a link within the subset");
+                if reached.insert(next) {
+                    queue.push_back(next);
+                }
+            }
+        }
+        assert_eq!(reached.len(), members.len(), "every member reachable from the entry");
+    }
+}
+
 /// Random sparse vectors with few shared indices (1 to 30 non-zeros of
 /// 200) leave elements no search reaches, which the build links in; the
 /// linking measures nearness between sparse keys as sparse vectors. (Most

@@ -68,9 +68,9 @@ impl LinkedWalk {
     /// page per estimate), scattered over the index as a btree plan's rows
     /// are over the table, so those pages are charged as the planner
     /// charges that plan's: a value of a few dozen rows costs about what
-    /// fetching and sorting them does. If the executor asks for more rows
-    /// than the values hold, the scan ends with one pass over every page
-    /// (scan.rs).
+    /// fetching and sorting them does. If the LIMIT asks for more rows
+    /// than match (or there is none), the scan ends with one pass over
+    /// every page (scan.rs).
     ///
     /// # Safety
     /// The pointers amcostestimate received.
