@@ -87,6 +87,22 @@ SELECT count(*) FILTER (WHERE first_distances('<+>', q.v, true) = first_distance
 SELECT count(*) AS problems FROM hnsw_verify('s_l1');
 RESET hnsw.ef_search;
 
+-- A linked filter column on sparse keys: topic 0 holds 40% of the rows
+-- (its value lists derived from the graph's neighborhoods), topics 1 to
+-- 30 about 2% each (graphs of their own). The filtered answers equal an
+-- exact scan's (ef_search covers every row).
+ALTER TABLE s ADD COLUMN topic int;
+UPDATE s SET topic = CASE WHEN id % 5 < 2 THEN 0 ELSE id % 30 + 1 END;
+CREATE INDEX s_topic ON s USING hnsw (v sparsevec_l2_ops, topic);
+SELECT count(*) AS problems FROM hnsw_verify('s_topic');
+SET hnsw.ef_search = 1000;
+SELECT t AS topic, count(*) FILTER (WHERE
+    ARRAY(SELECT round((s.v <-> q.v)::numeric, 4) FROM s WHERE s.topic = t ORDER BY s.v <-> q.v LIMIT 10) =
+    ARRAY(SELECT round((s.v <-> q.v)::numeric, 4) FROM s WHERE s.topic = t ORDER BY (s.v <-> q.v) + 0 LIMIT 10)) AS exact
+FROM q, (VALUES (0), (7)) topics (t) GROUP BY t ORDER BY t;
+RESET hnsw.ef_search;
+DROP INDEX s_topic;
+
 -- a query of other dimensions is an error, as the distance function's is
 SELECT id FROM s ORDER BY v <+> '{1:1}/100' LIMIT 1;
 SELECT '{1:1}/100'::sparsevec <+> '{1:1}/200';
