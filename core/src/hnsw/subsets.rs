@@ -62,13 +62,9 @@ pub fn subset_links(
     };
     let derived = |members: &Vec<u32>| members.len() * DERIVED_SHARE > graph.len();
     for (number, members) in subsets.iter().enumerate().filter(|(_, members)| !derived(members)) {
-        let mut vectors = FlatVectors::new();
-        for &node in members {
-            vectors.push(graph.vector(node));
-        }
         // Below a few thousand elements threads cost more than they save.
         let threads = if members.len() < 10_000 { 1 } else { threads };
-        let subset = MemoryGraph::build_parallel(graph.dim(), metric, params, vectors, seed, threads, &mut |_, _, _| {});
+        let subset = MemoryGraph::build_parallel(graph.dim(), metric, params, member_vectors(graph, members), seed, threads, &mut |_, _, _| {});
         entries[number] = keep(&mut links, members, &subset);
     }
     let large: Vec<usize> = (0..subsets.len()).filter(|&number| derived(&subsets[number])).collect();
@@ -93,10 +89,10 @@ pub fn subset_links(
 /// built: each member's candidates are the members among its neighbors and
 /// their neighbors (the two-hop expansion of ACORN, Patel et al., SIGMOD
 /// 2024), the first CANDIDATES_PER_LINK x degree met, of which the nearest
-/// 3 x degree go through Algorithm 4; a second
-/// round adds the reverse links each member received and selects again, so
-/// that lists link both ways as an HNSW build's do (without it, recall@10
-/// at ef 20 fell from 0.92 to 0.87 on a 39% value of pydoc-minilm). A
+/// 3 x degree go through Algorithm 4; a second round adds the reverse
+/// links each member received and selects again, so that lists link both
+/// ways as an HNSW build's do (without it, recall@10 at ef 20 fell from
+/// 0.92 to 0.87 on a 39% value of pydoc-minilm). A
 /// member left with no list (no other member within two hops, none linking
 /// to it) gets one from a search of the others for its vector. Walks start
 /// from the member on the highest layer of `graph`, as a built graph's
@@ -104,12 +100,11 @@ pub fn subset_links(
 fn derived_subset(graph: &MemoryGraph, metric: Metric, members: &[u32], params: HnswParams) -> MemoryGraph {
     let count = members.len();
     let mut position = vec![u32::MAX; graph.len()];
-    let mut vectors = FlatVectors::new();
     for (i, &node) in members.iter().enumerate() {
         position[node as usize] = i as u32;
-        vectors.push(graph.vector(node));
     }
     let no_links = vec![vec![Vec::new()]; count];
+    let vectors = member_vectors(graph, members);
     let mut subset = MemoryGraph::from_parts(graph.dim(), metric, params, vectors, &vec![0; count], no_links, vec![Vec::new(); count], None);
     let degree = params.max_degree(0);
     let mut seen = subset.new_visited();
@@ -160,6 +155,15 @@ fn derived_subset(graph: &MemoryGraph, metric: Metric, members: &[u32], params: 
     subset
 }
 
+/// The vectors of `members`, in their order.
+fn member_vectors(graph: &MemoryGraph, members: &[u32]) -> FlatVectors {
+    let mut vectors = FlatVectors::new();
+    for &node in members {
+        vectors.push(graph.vector(node));
+    }
+    vectors
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -202,10 +206,8 @@ mod tests {
                 assert!(list.iter().all(|&to| to != node && own.contains(&to)), "links stay within the subset");
             }
             let layer0 = members.iter().map(|&node| vec![linked.links[node as usize].iter().map(|&to| position(to)).collect()]).collect();
-            let mut vectors = FlatVectors::new();
-            members.iter().for_each(|&node| vectors.push(graph.vector(node)));
             let entry = position(linked.entries[number]);
-            let mut walk = MemoryGraph::from_parts(graph.dim(), metric, params, vectors, &vec![0; members.len()], layer0, vec![Vec::new(); members.len()], Some((entry, 0)));
+            let mut walk = MemoryGraph::from_parts(graph.dim(), metric, params, member_vectors(&graph, members), &vec![0; members.len()], layer0, vec![Vec::new(); members.len()], Some((entry, 0)));
             let mut reached = vec![false; members.len()];
             let mut stack = vec![entry];
             reached[entry as usize] = true;

@@ -702,3 +702,17 @@ impl Append {
         self.record.commit();
     }
 }
+
+/// Calls `visit` with each live element on page `block` that meets
+/// `filter` (every live element without one), under the page's share lock.
+pub fn for_each_live_element(index: &Index, block: BlockNumber, shape: Shape, filter: Option<&ScanFilter>, mut visit: impl FnMut(Address, Element<'_>)) {
+    let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { return };
+    let page = page.page();
+    for offset in 1..=page.max_offset() {
+        let element = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok());
+        let wanted = |e: &Element<'_>| e.state() == ElementState::Live && filter.is_none_or(|f| f.accepts(e.filter_values()));
+        if let Some(element) = element.filter(wanted) {
+            visit(Address { block, offset }, element);
+        }
+    }
+}

@@ -39,8 +39,8 @@ use vector_core::check_same_dimensions;
 use vector_core::hnsw::{Candidate, EstimateQuery, EstimatingGraph, Graph, HashVisited, ResumableSearch, SearchQuery};
 
 use super::{counters, duplicates};
-use super::format::{Address, Element, ElementState, MetaPage, Shape, GRAPH_PAGE, SCAN_LOCK};
-use super::graph::{read_encoder, read_meta, PageGraph};
+use super::format::{Address, MetaPage, Shape, SCAN_LOCK};
+use super::graph::{for_each_live_element, read_encoder, read_meta, PageGraph};
 use super::values::{self, ValueGraph};
 use super::options::{IterativeScan, EF_SEARCH, ITERATIVE_SCAN, MAX_SCAN_TUPLES, SCAN_MEM_MULTIPLIER};
 use crate::am::filter::ScanFilter;
@@ -274,7 +274,7 @@ fn remaining_matches(index: &Index, meta: &MetaPage, graph: &mut PageGraph, filt
     let _searching = index.lock_pseudo_page(SCAN_LOCK, false);
     let mut nodes = Vec::new();
     for block in 1..index.block_count() {
-        for_each_match(index, block, shape, Some(filter), |at, _| {
+        for_each_live_element(index, block, shape, Some(filter), |at, _| {
             if !returned.contains(&at) {
                 nodes.push(at);
             }
@@ -313,7 +313,7 @@ fn searched<G: EstimatingGraph<Node = Address>>(
 fn queue_page(index: &Index, block: BlockNumber, shape: Shape, filter: Option<&ScanFilter>, pending: &mut VecDeque<Address>) {
     let mut heap_tids = Vec::new();
     let mut chains = Vec::new();
-    for_each_match(index, block, shape, filter, |_, element| {
+    for_each_live_element(index, block, shape, filter, |_, element| {
         heap_tids.extend(Some(element.heap_tid()).filter(Address::is_valid));
         chains.push(element.duplicates());
     });
@@ -322,18 +322,4 @@ fn queue_page(index: &Index, block: BlockNumber, shape: Shape, filter: Option<&S
         duplicates::read_chain(index, head, &mut heap_tids);
     }
     pending.extend(heap_tids);
-}
-
-/// Calls `visit` with each live element on one page that meets `filter`,
-/// under the page's share lock.
-fn for_each_match(index: &Index, block: BlockNumber, shape: Shape, filter: Option<&ScanFilter>, mut visit: impl FnMut(Address, Element<'_>)) {
-    let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { return };
-    let page = page.page();
-    for offset in 1..=page.max_offset() {
-        let element = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok());
-        let returned = |e: &Element<'_>| e.state() == ElementState::Live && filter.is_none_or(|f| f.accepts(e.filter_values()));
-        if let Some(element) = element.filter(returned) {
-            visit(Address { block, offset }, element);
-        }
-    }
 }

@@ -37,7 +37,7 @@ use vector_core::hnsw::{relink_cut_off, repair_neighbors, unreached, Graph};
 
 use super::duplicates;
 use super::format::{self, Address, Element, ElementState, GRAPH_PAGE, SCAN_LOCK, UPDATE_LOCK};
-use super::graph::{decode_element, read_meta, update_meta, PageGraph};
+use super::graph::{decode_element, for_each_live_element, read_meta, update_meta, PageGraph};
 use super::values::{self, ValueMembers};
 use crate::am::DeadRows;
 use crate::storage::{BlockNumber, Index, WalRecord, INVALID_BLOCK};
@@ -296,16 +296,11 @@ impl LiveElements {
         let shape = meta.shape();
         let mut live = LiveElements { levels: Vec::new(), value_members: ValueMembers::new(), rows: 0 };
         for block in 1..index.block_count() {
-            let Some(page) = index.read_initialized(block, GRAPH_PAGE) else { continue };
-            let page = page.page();
-            for offset in 1..=page.max_offset() {
-                let element = page.item(offset).and_then(|bytes| Element::decode(bytes, shape).ok());
-                let Some(element) = element.filter(|e| e.state() == ElementState::Live) else { continue };
-                let at = Address { block, offset };
+            for_each_live_element(index, block, shape, None, |at, element| {
                 live.levels.push((at, element.level()));
                 live.rows += usize::from(element.heap_tid().is_valid()) + element.duplicate_count();
                 values::add_member(&meta, &mut live.value_members, at, element.filter_values());
-            }
+            });
         }
         live
     }
