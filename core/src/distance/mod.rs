@@ -51,6 +51,10 @@ pub struct Kernels {
     pub l1: fn(&[f32], &[f32]) -> f32,
     /// (a·b, |a|², |b|²) in one pass.
     pub cosine_parts: fn(&[f32], &[f32]) -> (f32, f32, f32),
+    /// (a·c, Σa, |a|²) of float4 values and 8-bit codes (`quant::int8`) in one pass.
+    pub int8_parts: fn(&[f32], &[i8]) -> (f32, f32, f32),
+    /// Σ a_i b_i between two vectors of codes, exact.
+    pub dot_int8_pair: fn(&[i8], &[i8]) -> i64,
 }
 
 /// The kernels for this CPU.
@@ -270,6 +274,28 @@ mod tests {
                 assert!(close(na, naive_dot(&a, &a), scale), "{name} cos |a| len {len}");
                 assert!(close(nb, naive_dot(&b, &b), scale), "{name} cos |b| len {len}");
             }
+        }
+    }
+
+    #[test]
+    fn every_code_kernel_agrees_with_naive_loops_at_every_length() {
+        let mut rng = SmallRng::seed_from_u64(9);
+        for kernels in available() {
+            for len in (1..=70).chain([127, 128, 129, 384, 1000, 1536, 16_000]) {
+                let a: Vec<f32> = (0..len).map(|_| rng.gen_range(-2.0..2.0)).collect();
+                let codes: Vec<i8> = (0..len).map(|_| rng.gen_range(-127..=127)).collect();
+                let others: Vec<i8> = (0..len).map(|_| rng.gen_range(-127..=127)).collect();
+                let wide: Vec<f32> = codes.iter().map(|&c| c as f32).collect();
+                let name = kernels.name;
+                let (ac, sum, aa) = (kernels.int8_parts)(&a, &codes);
+                assert!(close(ac, naive_dot(&a, &wide), len as f64 * 254.0), "{name} int8 a·c len {len}");
+                assert!(close(sum, a.iter().map(|&x| x as f64).sum(), len as f64 * 2.0), "{name} int8 Σa len {len}");
+                assert!(close(aa, naive_dot(&a, &a), len as f64 * 4.0), "{name} int8 |a|² len {len}");
+                let exact: i64 = codes.iter().zip(&others).map(|(&x, &y)| x as i64 * y as i64).sum();
+                assert_eq!((kernels.dot_int8_pair)(&codes, &others), exact, "{name} dot_int8_pair len {len}");
+            }
+            let extreme = vec![-127i8; 140_000];
+            assert_eq!((kernels.dot_int8_pair)(&extreme, &extreme), 140_000 * 127 * 127, "{} sums past 32 bits", kernels.name);
         }
     }
 

@@ -3,7 +3,8 @@
 
 use super::Kernels;
 
-pub const KERNELS: Kernels = Kernels { name: "portable", l2_squared, dot, l1, cosine_parts };
+pub const KERNELS: Kernels =
+    Kernels { name: "portable", l2_squared, dot, l1, cosine_parts, int8_parts, dot_int8_pair };
 
 const LANES: usize = 8;
 
@@ -39,4 +40,14 @@ fn l1(a: &[f32], b: &[f32]) -> f32 {
 
 fn cosine_parts(a: &[f32], b: &[f32]) -> (f32, f32, f32) {
     (dot(a, b), dot(a, a), dot(b, b))
+}
+
+fn int8_parts(a: &[f32], codes: &[i8]) -> (f32, f32, f32) {
+    let wide: Vec<f32> = codes.iter().map(|&c| c as f32).collect();
+    (dot(a, &wide), a.iter().sum(), dot(a, a))
+}
+
+fn dot_int8_pair(a: &[i8], b: &[i8]) -> i64 {
+    assert_eq!(a.len(), b.len(), "distance between vectors of different lengths");
+    a.iter().zip(b).map(|(&x, &y)| x as i64 * y as i64).sum()
 }

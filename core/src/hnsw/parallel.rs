@@ -18,6 +18,7 @@ use super::memory::verdicts_match;
 use super::{insert, BuildStage, GenerationVisited, Graph, GraphMut, HnswParams, LevelGenerator, LinkVerdict, MemoryGraph, PROGRESS_EVERY};
 use crate::distance::Metric;
 use crate::flat::FlatVectors;
+use crate::quant::int8::Int8Vectors;
 
 /// The links of one element, one list per layer.
 type Links = Mutex<Vec<Vec<u32>>>;
@@ -25,6 +26,9 @@ type Links = Mutex<Vec<Vec<u32>>>;
 struct SharedGraph<'v> {
     vectors: &'v FlatVectors,
     score: fn(&[f32], &[f32]) -> f32,
+    /// While the threads insert: the vectors in 8 bits, which the inserts
+    /// score with (as `MemoryGraph`'s own build does).
+    insert_scores: Option<Int8Vectors>,
     links: Vec<Links>,
     /// Algorithm 4's verdicts on each layer-0 list (`Graph::cached_verdicts`).
     verdicts: Vec<Mutex<Vec<LinkVerdict<u32>>>>,
@@ -55,11 +59,25 @@ impl Graph for Worker<'_, '_> {
     }
 
     fn distance(&mut self, query: &[f32], node: u32) -> f32 {
-        (self.graph.score)(query, self.graph.vector(node))
+        match &self.graph.insert_scores {
+            Some(codes) => codes.score(query, node),
+            None => (self.graph.score)(query, self.graph.vector(node)),
+        }
+    }
+
+    fn distances(&mut self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
+        out.clear();
+        match &self.graph.insert_scores {
+            Some(codes) => codes.scores(query, nodes, out),
+            None => out.extend(nodes.iter().map(|&node| (self.graph.score)(query, self.graph.vector(node)))),
+        }
     }
 
     fn distance_between(&mut self, a: u32, b: u32) -> f32 {
-        (self.graph.score)(self.graph.vector(a), self.graph.vector(b))
+        match &self.graph.insert_scores {
+            Some(codes) => codes.score_between(a, b),
+            None => (self.graph.score)(self.graph.vector(a), self.graph.vector(b)),
+        }
     }
 
     fn load_vector(&mut self, node: u32, out: &mut Vec<f32>) {
@@ -150,9 +168,10 @@ impl MemoryGraph {
         let mut rng = SmallRng::seed_from_u64(seed);
         let generator = LevelGenerator::new(&params);
         let levels: Vec<usize> = (0..count).map(|_| generator.draw(&mut rng)).collect();
-        let shared = SharedGraph {
+        let mut shared = SharedGraph {
             vectors: &vectors,
             score: metric.score_fn(),
+            insert_scores: Int8Vectors::encode(&vectors, dim, metric),
             links: levels.iter().map(|&level| Mutex::new(vec![Vec::new(); level + 1])).collect(),
             verdicts: levels.iter().map(|_| Mutex::new(Vec::new())).collect(),
             entry: Mutex::new(Some((0, levels[0]))),
@@ -164,6 +183,7 @@ impl MemoryGraph {
             }
         };
         share_out(&shared, threads, count, insert_one, &mut |done| progress(BuildStage::Inserting, done, count));
+        shared.insert_scores = None;
         // Only the searches run on every thread: the few links they call
         // for are made one at a time below, each after a fresh search.
         let entry = shared.entry.lock().expect("workers are done").map(|(e, _)| e);
