@@ -40,7 +40,7 @@ impl Int8Vectors {
     /// a negative inner product of dense vectors of one length; None for
     /// the others (sparse keys, bit strings, L1), which keep float4 scores.
     pub fn encode(vectors: &FlatVectors, dim: usize, metric: Metric) -> Option<Self> {
-        if !matches!(metric, Metric::L2 | Metric::InnerProduct | Metric::Cosine) || vectors.values().len() != vectors.len() * dim {
+        if !Self::encodes(metric) || vectors.values().len() != vectors.len() * dim {
             return None;
         }
         let mut store = Self {
@@ -71,6 +71,17 @@ impl Int8Vectors {
             store.code_sums.push(sum);
         }
         Some(store)
+    }
+
+    /// Whether a build under `metric` scores with codes.
+    pub fn encodes(metric: Metric) -> bool {
+        matches!(metric, Metric::L2 | Metric::InnerProduct | Metric::Cosine)
+    }
+
+    /// The memory one vector of `dim` values takes here while a build
+    /// under `metric` inserts: its codes, center, step and two sums.
+    pub fn bytes_per_vector(metric: Metric, dim: usize) -> usize {
+        if Self::encodes(metric) { dim + 4 + 4 + 8 + 8 } else { 0 }
     }
 
     #[inline]

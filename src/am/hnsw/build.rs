@@ -22,6 +22,7 @@ use pgrx::{pg_sys, PgMemoryContexts};
 use vector_core::flat::FlatVectors;
 use vector_core::hnsw::{subset_links, BuildStage, HnswParams, MemoryGraph, SubsetLinks, PROGRESS_EVERY};
 use vector_core::ivf::bisection_order;
+use vector_core::quant::int8::Int8Vectors;
 use vector_core::quant::RabitqEncoder;
 
 use super::format::{self, Address, MetaPage, Shape, StoredMetric, StoredVerdict, ValueEntry, GRAPH_PAGE, MAX_DIMENSIONS, META_BYTES, META_PAGE, VALUE_ENTRIES, VECTOR_CHUNK};
@@ -227,11 +228,12 @@ fn spill_to_disk(state: &mut BuildState) {
     state.filters = Vec::new();
 }
 
-/// What a collected row costs in memory besides its vector once its graph
+/// What a collected row costs in memory besides its vector while its graph
 /// is built: its heap TID, where its vector ends, its layer-0 links, its
-/// filter values.
+/// filter values, the 8-bit codes the inserts score with.
 fn row_overhead(state: &BuildState) -> usize {
-    8 + 8 + 4 * state.params.max_degree(0) + 8 + 16 * state.filter_columns
+    let codes = if state.shape.lengths_vary { 0 } else { Int8Vectors::bytes_per_vector(state.metric.metric(), state.dimensions) };
+    8 + 8 + 4 * state.params.max_degree(0) + 8 + 16 * state.filter_columns + codes
 }
 
 /// As many threads as the machine has cores and
