@@ -43,8 +43,15 @@ fn cosine_parts(a: &[f32], b: &[f32]) -> (f32, f32, f32) {
 }
 
 fn int8_parts(a: &[f32], codes: &[i8]) -> (f32, f32, f32) {
-    let wide: Vec<f32> = codes.iter().map(|&c| c as f32).collect();
-    (dot(a, &wide), a.iter().sum(), dot(a, a))
+    assert_eq!(a.len(), codes.len(), "distance between vectors of different lengths");
+    let (mut ac, mut sum, mut aa) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
+    for (i, (&x, &c)) in a.iter().zip(codes).enumerate() {
+        let lane = i % LANES;
+        ac[lane] += x * c as f32;
+        sum[lane] += x;
+        aa[lane] += x * x;
+    }
+    (ac.iter().sum(), sum.iter().sum(), aa.iter().sum())
 }
 
 fn dot_int8_pair(a: &[i8], b: &[i8]) -> i64 {
