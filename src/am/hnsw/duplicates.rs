@@ -179,23 +179,28 @@ impl ElementAndTuple {
 }
 
 /// Bounds a walk along a chain, so a damaged index with a cycle raises an
-/// error instead of looping.
+/// error instead of looping. The bound (as many steps as the index has
+/// room for duplicates tuples) is asked of the file at the first step
+/// only: asking costs a system call, and a scan reads the chain of every
+/// element it returns, almost always empty (SIFT 5k at ef_search 40: 45
+/// `lseek` calls per query before, 5 after).
 struct ChainSteps<'a> {
     index: &'a Index,
-    left: usize,
+    left: Option<usize>,
 }
 
 impl<'a> ChainSteps<'a> {
     fn new(index: &'a Index) -> Self {
-        let per_page = crate::storage::EMPTY_PAGE_BYTES / format::DUPLICATES_BYTES;
-        Self { index, left: index.block_count() as usize * per_page }
+        Self { index, left: None }
     }
 
     fn count(&mut self, at: Address) {
-        if self.left == 0 {
+        let index = self.index;
+        let left = self.left.get_or_insert_with(|| index.block_count() as usize * (crate::storage::EMPTY_PAGE_BYTES / format::DUPLICATES_BYTES));
+        if *left == 0 {
             corrupted(self.index, at.block, "has a duplicates chain that loops");
         }
-        self.left -= 1;
+        *left -= 1;
     }
 }
 
