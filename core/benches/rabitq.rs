@@ -10,7 +10,7 @@ use rand::{rngs::SmallRng, Rng, SeedableRng};
 use vector_core::distance;
 use vector_core::quant::{kernels, Estimate, RabitqEncoder};
 
-const DIMENSIONS: [usize; 3] = [128, 384, 1536];
+const DIMENSIONS: [usize; 5] = [128, 384, 768, 1024, 1536];
 const BITS: [usize; 3] = [1, 2, 4];
 /// Bytes of codes (or vectors) per row: larger than L1 but inside L2, so the
 /// table measures the arithmetic rather than the memory bus.
@@ -35,15 +35,17 @@ fn time_ns(items: usize, mut run: impl FnMut()) -> f64 {
 fn main() {
     let mut rng = SmallRng::seed_from_u64(42);
     let sets = kernels::available();
+    let levels_kernels = kernels::available_levels();
     let exact = distance::kernels();
-    println!("code kernel sets on this CPU: {}", sets.iter().map(|k| k.name).collect::<Vec<_>>().join(", "));
+    let names: Vec<&str> = sets.iter().map(|k| k.name).chain(levels_kernels.iter().map(|k| k.name)).collect();
+    println!("code kernels on this CPU: {}", names.join(", "));
     println!();
     println!(
         "| d | B | code bytes | {} | byte tables ns | tables built us | batch ns | exact f32 l2 ({}) ns | exact / batch |",
-        sets.iter().map(|k| format!("{} ns", k.name)).collect::<Vec<_>>().join(" | "),
+        names.iter().map(|name| format!("{name} ns")).collect::<Vec<_>>().join(" | "),
         exact.name
     );
-    println!("|---:|---:|---:|{}---:|---:|---:|---:|---:|", "---:|".repeat(sets.len()));
+    println!("|---:|---:|---:|{}---:|---:|---:|---:|---:|", "---:|".repeat(names.len()));
     for dim in DIMENSIONS {
         let random_vector = |rng: &mut SmallRng| -> Vec<f32> { (0..dim).map(|_| rng.gen_range(-1.0..1.0)).collect() };
         let vectors: Vec<Vec<f32>> = (0..WORKING_SET_BYTES / (4 * dim)).map(|_| random_vector(&mut rng)).collect();
@@ -58,10 +60,12 @@ fn main() {
             let count = WORKING_SET_BYTES / encoder.code_bytes();
             let codes: Vec<u8> = (0..count).flat_map(|_| encoder.encode(&random_vector(&mut rng))).collect();
             let prepared = encoder.prepare_query(&query);
-            let times: Vec<f64> = sets
+            let on_each = sets
                 .iter()
-                .map(|&set| {
-                    let on_set = prepared.clone().with_kernels(set);
+                .map(|&set| prepared.clone().with_kernels(set))
+                .chain(levels_kernels.iter().map(|&kernel| prepared.clone().with_levels_kernel(kernel)));
+            let times: Vec<f64> = on_each
+                .map(|on_set| {
                     time_ns(count, || {
                         for code in codes.chunks_exact(encoder.code_bytes()) {
                             black_box(on_set.squared_l2(black_box(code)));

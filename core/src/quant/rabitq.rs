@@ -49,7 +49,7 @@
 //! its estimates are exact.
 
 use super::grid::nearest_grid_codes;
-use super::kernels::{self, ByteTables, Kernels, PlaneShape};
+use super::kernels::{self, ByteTables, Kernels, LevelsKernel, PlaneShape};
 use super::rotation::{Rotation, SplitMix64};
 use crate::distance;
 
@@ -199,12 +199,14 @@ impl RabitqEncoder {
         let level_sum: i64 = levels.iter().map(|&l| l as i64).sum();
         let mut planes = vec![0; query_bits * padded_dim / 8];
         pack_planes(&levels, query_bits, &mut planes);
-        let tables = ByteTables::pay_off(padded_dim).then(|| ByteTables::new(&levels));
         let shape = PlaneShape { words: padded_dim / 64, code_planes: self.bits, query_planes: query_bits };
+        let levels_kernel = kernels::levels_kernel_for(shape);
+        let tables = (levels_kernel.is_none() && ByteTables::pay_off(padded_dim)).then(|| ByteTables::new(&levels));
 
         let residual_norm_sq = distance::dot(&residual, &residual);
         PreparedQuery {
             kernels: kernels::kernels_for(shape),
+            levels_kernel,
             planes,
             levels,
             tables,
@@ -241,6 +243,8 @@ fn pack_planes(values: &[u8], bits: usize, out: &mut [u8]) {
 #[derive(Clone)]
 pub struct PreparedQuery {
     kernels: Kernels,
+    /// Used instead of `kernels` and `tables` where the CPU has one.
+    levels_kernel: Option<LevelsKernel>,
     planes: Vec<u8>,
     /// The quantized query, one level per dimension (what `planes` packs).
     levels: Vec<u8>,
@@ -262,13 +266,18 @@ pub struct PreparedQuery {
 impl PreparedQuery {
     /// The same query on another kernel set (for tests and benchmarks).
     pub fn with_kernels(self, kernels: Kernels) -> Self {
-        PreparedQuery { kernels, tables: None, ..self }
+        PreparedQuery { kernels, levels_kernel: None, tables: None, ..self }
     }
 
     /// The same query on byte tables (for tests and benchmarks).
     pub fn with_byte_tables(self) -> Self {
         let tables = Some(ByteTables::new(&self.levels));
-        PreparedQuery { tables, ..self }
+        PreparedQuery { tables, levels_kernel: None, ..self }
+    }
+
+    /// The same query on a levels kernel (for tests and benchmarks).
+    pub fn with_levels_kernel(self, kernel: LevelsKernel) -> Self {
+        PreparedQuery { levels_kernel: Some(kernel), tables: None, ..self }
     }
 
     /// ‖o - q‖².
@@ -312,9 +321,10 @@ impl PreparedQuery {
         assert_eq!(code.len(), self.code_bytes, "a code of the wrong length");
         let (head, planes) = code.split_at(FACTORS_BYTES);
         let factors = Factors::read(head);
-        let code_dot_levels = match &self.tables {
-            Some(tables) => tables.planes_dot(planes, self.shape.code_planes),
-            None => (self.kernels.planes_dot)(planes, &self.planes, self.shape),
+        let code_dot_levels = match (&self.levels_kernel, &self.tables) {
+            (Some(kernel), _) => (kernel.levels_dot)(planes, &self.levels, self.shape),
+            (None, Some(tables)) => tables.planes_dot(planes, self.shape.code_planes),
+            (None, None) => (self.kernels.planes_dot)(planes, &self.planes, self.shape),
         };
         // 2·Σᵢ yᵢ·levelᵢ is an exact integer: the large terms cancel before rounding.
         let y_dot_levels_twice = (2 * code_dot_levels as i64 - self.code_range_times_level_sum) as f32;

@@ -165,7 +165,8 @@ fn batches_and_every_kernel_set_give_the_single_estimates() {
         let mut ip_batch = vec![Estimate::default(); base.len()];
         prepared.inner_product_batch(&codes, &mut ip_batch);
         let sets = kernels::available().into_iter().map(|set| (set.name, prepared.clone().with_kernels(set)));
-        for (name, on_set) in sets.chain([("byte tables", prepared.clone().with_byte_tables())]) {
+        let levels = kernels::available_levels().into_iter().map(|kernel| (kernel.name, prepared.clone().with_levels_kernel(kernel)));
+        for (name, on_set) in sets.chain(levels).chain([("byte tables", prepared.clone().with_byte_tables())]) {
             for (i, code) in codes.chunks_exact(encoder.code_bytes()).enumerate() {
                 assert_eq!(on_set.squared_l2(code), batch[i], "{name} B {bits}");
                 assert_eq!(on_set.inner_product(code), ip_batch[i], "{name} B {bits}");

@@ -1,5 +1,7 @@
 //! x86-64 kernels: the portable body with `popcnt`, AVX2 (nibble-table
-//! popcount, Muła et al. 2018) and AVX-512 `vpopcntq`.
+//! popcount, Muła et al. 2018) and AVX-512 `vpopcntq`; the levels kernels
+//! on AVX2 (bits spread to byte masks by `vpshufb`) and AVX-512BW (a code
+//! word is a byte mask as it stands).
 //!
 //! Each `#[target_feature]` body sits behind a safe wrapper; the wrappers are
 //! reachable only through [`supported`], which hands out a kernel set only
@@ -12,7 +14,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{portable, Kernels, PlaneShape, MAX_PLANES};
+use super::{portable, Kernels, LevelsKernel, PlaneShape, MAX_PLANES};
 
 /// AVX2 counts bits by table lookups (no popcount instruction): it beats
 /// the scalar `popcnt` only when an estimate meets many plane pairs of many
@@ -45,6 +47,26 @@ pub fn supported() -> Vec<Kernels> {
         });
     }
     sets
+}
+
+pub fn supported_levels() -> Vec<LevelsKernel> {
+    let mut kernels = Vec::new();
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        kernels.push(LevelsKernel { name: "avx2 levels", levels_dot: |c, l, shape| unsafe { avx2::levels_dot(c, l, shape) } });
+    }
+    if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has AVX-512F and BW.
+        kernels.push(LevelsKernel { name: "avx512bw levels", levels_dot: |c, l, shape| unsafe { avx512::levels_dot(c, l, shape) } });
+    }
+    kernels
+}
+
+/// The little-endian bits of a code plane at `at` (unaligned, in bounds
+/// by the caller's shape check).
+#[inline(always)]
+fn code_bits<const N: usize>(code: &[u8], at: usize) -> [u8; N] {
+    code[at..at + N].try_into().expect("N bytes")
 }
 
 mod popcnt {
@@ -87,6 +109,34 @@ mod avx2 {
                 chunk_sum = _mm256_add_epi64(_mm256_add_epi64(chunk_sum, chunk_sum), plane_sum);
             }
             total = _mm256_add_epi64(total, chunk_sum);
+        }
+        let pair = _mm_add_epi64(_mm256_castsi256_si128(total), _mm256_extracti128_si256::<1>(total));
+        (_mm_cvtsi128_si64(pair) + _mm_extract_epi64::<1>(pair)) as u64
+    }
+
+    /// Σᵢ codeᵢ·levelᵢ, 32 dimensions a register: the plane's 32 bits are
+    /// spread to one byte each (byte k gets bit k of the 4 bytes' k/8-th),
+    /// compared into a mask that keeps the selected levels, summed by `vpsadbw`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn levels_dot(code: &[u8], levels: &[u8], shape: PlaneShape) -> u64 {
+        shape.check_levels(code, levels);
+        let PlaneShape { words, code_planes, .. } = shape;
+        let plane_bytes = 8 * words;
+        let spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        let bit_of_byte = _mm256_set1_epi64x(0x8040_2010_0804_0201_u64 as i64);
+        let zero = _mm256_setzero_si256();
+        let mut total = zero;
+        for half in 0..2 * words {
+            // SAFETY: check_levels proved 32 levels per half word.
+            let selectable = unsafe { _mm256_loadu_si256(levels.as_ptr().add(32 * half).cast()) };
+            let mut sum = zero;
+            for j in 0..code_planes {
+                let bits = i32::from_le_bytes(code_bits(code, j * plane_bytes + 4 * half));
+                let spread_bits = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(bits), spread), bit_of_byte);
+                let selected = _mm256_and_si256(_mm256_cmpeq_epi8(spread_bits, bit_of_byte), selectable);
+                sum = _mm256_add_epi64(_mm256_add_epi64(sum, sum), _mm256_sad_epu8(selected, zero));
+            }
+            total = _mm256_add_epi64(total, sum);
         }
         let pair = _mm_add_epi64(_mm256_castsi256_si128(total), _mm256_extracti128_si256::<1>(total));
         (_mm_cvtsi128_si64(pair) + _mm_extract_epi64::<1>(pair)) as u64
@@ -140,6 +190,29 @@ mod avx512 {
                 chunk_sum = _mm512_add_epi64(_mm512_add_epi64(chunk_sum, chunk_sum), plane_sum);
             }
             total = _mm512_add_epi64(total, chunk_sum);
+        }
+        _mm512_reduce_add_epi64(total) as u64
+    }
+
+    /// Σᵢ codeᵢ·levelᵢ, 64 dimensions a register: a plane's word is the
+    /// byte mask that keeps the selected levels, summed by `vpsadbw`.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub unsafe fn levels_dot(code: &[u8], levels: &[u8], shape: PlaneShape) -> u64 {
+        shape.check_levels(code, levels);
+        let PlaneShape { words, code_planes, .. } = shape;
+        let plane_bytes = 8 * words;
+        let zero = _mm512_setzero_si512();
+        let mut total = zero;
+        for w in 0..words {
+            // SAFETY: check_levels proved 64 levels per word.
+            let selectable = unsafe { _mm512_loadu_si512(levels.as_ptr().add(64 * w).cast()) };
+            let mut sum = zero;
+            for j in 0..code_planes {
+                let bits = u64::from_le_bytes(code_bits(code, j * plane_bytes + 8 * w));
+                let selected = _mm512_maskz_mov_epi8(bits, selectable);
+                sum = _mm512_add_epi64(_mm512_add_epi64(sum, sum), _mm512_sad_epu8(selected, zero));
+            }
+            total = _mm512_add_epi64(total, sum);
         }
         _mm512_reduce_add_epi64(total) as u64
     }
