@@ -17,11 +17,18 @@ pub struct Address {
     pub offset: OffsetNumber,
 }
 
-/// One word per address: a walk hashes every neighbor it meets into its
-/// visited set, and two words cost a second round of the hasher.
+/// One word per address: two words cost a second round of the hasher.
 impl std::hash::Hash for Address {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         state.write_u64((self.block as u64) << 16 | self.offset as u64);
+    }
+}
+
+/// What a walk's visited set stores: block and offset in 48 bits.
+impl vector_core::hnsw::VisitKey for Address {
+    #[inline]
+    fn visit_key(self) -> u64 {
+        (self.block as u64) << 16 | self.offset as u64
     }
 }
 

@@ -34,7 +34,7 @@ pub use repair::{relink_cut_off, repair_neighbors, unreached};
 pub use resumable::{ResumableSearch, SearchQuery};
 pub use subsets::{subset_links, SubsetLinks};
 pub use search::{greedy_descent, knn_search, search_layer, search_layer_among, Candidate};
-pub use visited::{GenerationVisited, HashVisited, MixHasher, Visited};
+pub use visited::{GenerationVisited, HashVisited, MixHasher, VisitKey, Visited};
 
 #[cfg(test)]
 mod tests;
