@@ -82,7 +82,7 @@ impl PinnedPages {
         let recent = index
             .recent_buffer_key()
             .map(|file| (file, RECENT_BUFFERS.with_borrow_mut(|recent| recent.remove(&file)).unwrap_or_default()));
-        Self { index, max_pins: max_pins(), pins, recent, known_blocks: 0, pins_taken: 0, batch: Vec::new() }
+        Self { index, max_pins: max_pins(), pins, recent, known_blocks: index.size_last_seen(), pins_taken: 0, batch: Vec::new() }
     }
 
     /// Pins `block` (if it is not yet) until [`Self::trim`] or drop.
