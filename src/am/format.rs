@@ -17,10 +17,11 @@ pub struct Address {
     pub offset: OffsetNumber,
 }
 
-/// One word per address: two words cost a second round of the hasher.
+/// One word per address (its visit key): two words cost a second round of
+/// the hasher.
 impl std::hash::Hash for Address {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64((self.block as u64) << 16 | self.offset as u64);
+        state.write_u64(vector_core::hnsw::VisitKey::visit_key(*self));
     }
 }
 
